@@ -1,0 +1,114 @@
+"""Project hooks: MLflow tracking through kedro-mlflow that can never kill a run."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+from kedro_mlflow.framework.hooks import MlflowHook
+
+logger = logging.getLogger(__name__)
+
+
+def git_commit_of(path: Path) -> tuple[str | None, bool]:
+    """The commit checked out at ``path`` and whether the work tree has uncommitted changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=path,
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None, False
+    return commit, bool(status)
+
+
+class ResilientMlflowHook(MlflowHook):
+    """kedro-mlflow's hook (one MLflow run per ``kedro run``, named after the pipeline, with its
+    parameters) that turns any tracking failure into a warning and goes on without tracking.
+
+    It also tags the run with the git commit (and whether the tree was dirty).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tracking_failed = False
+        self._project_path: Path | None = None
+
+    def _guard(self, stage: str, call: Any) -> None:
+        if self._tracking_failed:
+            return
+        try:
+            call()
+        except Exception as error:  # noqa: BLE001 - tracking must never kill a run
+            self._tracking_failed = True
+            logger.warning(
+                "MLflow tracking failed in %s (%s: %s); the run goes on without tracking. "
+                "Check mlflow_tracking_uri in conf/base/mlflow.yml or MLFLOW_TRACKING_URI.",
+                stage, type(error).__name__, error,
+            )
+            _end_active_run("FAILED")
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        self._project_path = Path(context.project_path)
+        self._guard("after_context_created", lambda: super(ResilientMlflowHook, self)
+                    .after_context_created(context))
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any, conf_catalog: Any, conf_creds: Any,
+                              parameters: Any, save_version: Any, load_versions: Any) -> None:
+        self._guard("after_catalog_created", lambda: super(ResilientMlflowHook, self)
+                    .after_catalog_created(catalog, conf_catalog, conf_creds, parameters,
+                                           save_version, load_versions))
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        self._guard("before_pipeline_run", lambda: super(ResilientMlflowHook, self)
+                    .before_pipeline_run(run_params, pipeline, catalog))
+        self._guard("git tags", self._tag_git_commit)
+
+    @hook_impl
+    def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any],
+                        is_async: bool, run_id: str | None = None) -> None:
+        self._guard("before_node_run", lambda: super(ResilientMlflowHook, self)
+                    .before_node_run(node, catalog, inputs, is_async))
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        self._guard("after_pipeline_run", lambda: super(ResilientMlflowHook, self)
+                    .after_pipeline_run(run_params, pipeline, catalog))
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any,
+                          catalog: Any) -> None:
+        self._guard("on_pipeline_error", lambda: super(ResilientMlflowHook, self)
+                    .on_pipeline_error(error, run_params, pipeline, catalog))
+
+    def _tag_git_commit(self) -> None:
+        import mlflow
+
+        if mlflow.active_run() is None or self._project_path is None:
+            return
+        commit, dirty = git_commit_of(self._project_path)
+        if commit is not None:
+            mlflow.set_tags({"git_commit": commit, "mlflow.source.git.commit": commit,
+                             "git_dirty": str(dirty).lower()})
+
+
+def _end_active_run(status: str) -> None:
+    try:
+        import mlflow
+
+        if mlflow.active_run() is not None:
+            mlflow.end_run(status)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+HOOKS = (ResilientMlflowHook(),)

@@ -1,0 +1,18 @@
+"""Project pipelines."""
+
+from __future__ import annotations
+
+from kedro.framework.project import find_pipelines
+from kedro.pipeline import Pipeline
+
+STAGE_ORDER = ("render",)
+"""The stages ``kedro run`` chains by default; ``ingest`` runs only when asked for."""
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    """Every pipeline under ``pipelines/`` by folder name, and ``__default__`` chaining stages."""
+    pipelines = find_pipelines(raise_errors=True)
+    pipelines["__default__"] = sum(
+        (pipelines[name] for name in STAGE_ORDER), start=Pipeline([])
+    )
+    return pipelines

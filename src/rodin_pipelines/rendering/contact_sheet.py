@@ -1,0 +1,53 @@
+"""Contact sheets: a grid of images (rows of avatars × columns of views) to look at."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from einops import rearrange
+from torch import Tensor
+
+CHECKER_LIGHT = 0.82
+CHECKER_DARK = 0.68
+"""Grey levels of the checkerboard drawn behind transparent pixels."""
+
+
+def checkerboard(height: int, width: int, square: int = 8) -> Tensor:
+    """A grey checkerboard ``(H, W, 3)`` that makes transparency visible."""
+    rows = (torch.arange(height) // square)[:, None]
+    columns = (torch.arange(width) // square)[None, :]
+    light = ((rows + columns) % 2 == 0).float()
+    grey = CHECKER_DARK + (CHECKER_LIGHT - CHECKER_DARK) * light
+    return grey[..., None].expand(height, width, 3)
+
+
+def flatten_rgba(images: Tensor, background: Tensor | None = None) -> Tensor:
+    """Straight RGBA ``(..., H, W, 4)`` over ``background`` ``(H, W, 3)`` (a checkerboard)."""
+    height, width = images.shape[-3:-1]
+    if background is None:
+        background = checkerboard(height, width, square=max(height // 8, 1))
+    alpha = images[..., 3:]
+    return images[..., :3] * alpha + background * (1.0 - alpha)
+
+
+def image_grid(images: Tensor, padding: int = 2, padding_value: float = 1.0) -> np.ndarray:
+    """Tile RGB images ``(rows, columns, H, W, 3)`` in [0, 1] into one uint8 picture."""
+    padded = torch.nn.functional.pad(
+        images.permute(0, 1, 4, 2, 3), (padding, padding, padding, padding), value=padding_value
+    )
+    grid = rearrange(padded, "r c ch h w -> (r h) (c w) ch")
+    return (grid.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+
+
+def contact_sheet(views_per_avatar: list[Tensor], columns: int) -> np.ndarray:
+    """One row per avatar of its first ``columns`` views; each entry is ``(V, H, W, 4)`` RGBA."""
+    if not views_per_avatar:
+        raise ValueError("no avatars to put on the contact sheet")
+    rows = []
+    for views in views_per_avatar:
+        chosen = views[:columns]
+        if chosen.shape[0] < columns:  # fewer views than columns: leave the rest transparent
+            filler = torch.zeros(columns - chosen.shape[0], *chosen.shape[1:])
+            chosen = torch.cat([chosen, filler])
+        rows.append(flatten_rgba(chosen))
+    return image_grid(torch.stack(rows))

@@ -1,0 +1,19 @@
+"""Kedro project settings."""
+
+from kedro.config import OmegaConfigLoader
+
+from rodin_pipelines.configuration import CUSTOM_RESOLVERS
+from rodin_pipelines.hooks import HOOKS  # noqa: F401  (Kedro reads HOOKS from this module)
+
+# Our hook wraps kedro-mlflow's, so the plugin's own auto-registered copy is switched off.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    # An environment (test, paper) overrides single keys without wiping their siblings.
+    "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
+    "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
+    "custom_resolvers": CUSTOM_RESOLVERS,
+}
