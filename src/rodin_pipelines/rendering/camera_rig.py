@@ -28,7 +28,7 @@ class CameraRig:
         min_elevation_degrees / max_elevation_degrees: vertical range (mostly above the horizon).
     """
 
-    radius: float = 3.2
+    radius: float = 2.8
     fov_x_degrees: float = 40.0
     front_fraction: float = 0.6
     front_azimuth_degrees: float = 75.0

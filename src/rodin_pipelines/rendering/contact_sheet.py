@@ -39,8 +39,11 @@ def image_grid(images: Tensor, padding: int = 2, padding_value: float = 1.0) -> 
     return (grid.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
 
-def contact_sheet(views_per_avatar: list[Tensor], columns: int) -> np.ndarray:
-    """One row per avatar of its first ``columns`` views; each entry is ``(V, H, W, 4)`` RGBA."""
+def contact_sheet(views_per_avatar: list[Tensor], columns: int, scale: int = 1) -> np.ndarray:
+    """One row per avatar of its first ``columns`` views; each entry is ``(V, H, W, 4)`` RGBA.
+
+    ``scale`` enlarges every pixel to a ``scale x scale`` block, so small renders stay legible.
+    """
     if not views_per_avatar:
         raise ValueError("no avatars to put on the contact sheet")
     rows = []
@@ -50,4 +53,7 @@ def contact_sheet(views_per_avatar: list[Tensor], columns: int) -> np.ndarray:
             filler = torch.zeros(columns - chosen.shape[0], *chosen.shape[1:])
             chosen = torch.cat([chosen, filler])
         rows.append(flatten_rgba(chosen))
-    return image_grid(torch.stack(rows))
+    tiles = torch.stack(rows)
+    if scale > 1:
+        tiles = tiles.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
+    return image_grid(tiles)

@@ -39,7 +39,11 @@ def make_contact_sheet(
 ) -> np.ndarray:
     """Rows of the first avatars, columns of their first views (frontal first)."""
     chosen = sorted(avatars)[: contact_sheet_params["avatars"]]
-    return contact_sheet([avatars[i]().images for i in chosen], contact_sheet_params["views"])
+    return contact_sheet(
+        [avatars[i]().images for i in chosen],
+        columns=contact_sheet_params["views"],
+        scale=contact_sheet_params["scale"],
+    )
 
 
 def summarise_render(

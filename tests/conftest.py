@@ -1,0 +1,38 @@
+"""Shared fixtures: small threads, seeded torch, and a throw-away copy of the project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(autouse=True)
+def _seed_torch() -> None:
+    torch.manual_seed(0)
+
+
+def copy_project(destination: Path) -> Path:
+    """A copy of the project's source, config and DVC files (no data, no runs) to run Kedro in."""
+    ignore = shutil.ignore_patterns(
+        ".venv", ".git", "data", "mlruns", "mlartifacts", "*.db", "__pycache__", ".pytest_cache",
+        "*.egg-info", "tests", "notebooks", "tmp", "cache", "metrics",
+    )
+    shutil.copytree(PROJECT_ROOT, destination, ignore=ignore)
+    for folder in ("data/01_raw", "data/04_feature", "data/06_models", "data/08_reporting"):
+        (destination / folder).mkdir(parents=True, exist_ok=True)
+    return destination
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "project")
