@@ -105,6 +105,7 @@ def render_avatar(
         "seed": plan.seed,
         "split": plan.split,
         "backend": renderer.describe().get("backend"),
+        "renderer": renderer.describe(),
         "render_seconds": round(time.perf_counter() - started, 4),
     }
     return AvatarViews(plan.avatar_id, images, Transforms(rig.fov_x, frames), 

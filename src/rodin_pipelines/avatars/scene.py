@@ -147,6 +147,14 @@ class BakedAvatarScene:
         return (torch.stack(lower).clamp(min=-SCENE_BOUND),
                 torch.stack(upper).clamp(max=SCENE_BOUND))
 
+    def near_surface_points(self, distance: float) -> Tensor:
+        """Centres ``(M, 3)`` of the voxels within ``distance`` of a surface (3D supervision)."""
+        resolution = self.volume.shape[-1]
+        close = self.volume[0, 0].abs() < distance  # (G, G, G) indexed z, y, x
+        index = close.nonzero().float()  # (M, 3) as (z, y, x)
+        coordinates = -SCENE_BOUND + index * (2.0 * SCENE_BOUND / (resolution - 1))
+        return coordinates.flip(-1)  # (x, y, z)
+
     def distance(self, points: Tensor) -> Tensor:
         """Interpolated signed distance ``(P,)`` (for meshes and tests)."""
         grid = (points / SCENE_BOUND).reshape(1, 1, 1, -1, 3)

@@ -1,0 +1,179 @@
+"""Fitting tri-planes with one shared decoder, in two phases (RodinHD's scheme, method §2).
+
+Phase 1 fits the decoder jointly with the tri-planes of a subset of avatars, revisiting them in
+random order (no sequential forgetting). Phase 2 freezes the decoder and fits every avatar's
+tri-plane on its own, which is embarrassingly parallel.
+
+Loss per avatar: photometric MSE on premultiplied colour and alpha of random training rays
+(the method), plus optionally density/colour MSE at 3D points of the ground-truth scene (a CPU
+accelerator for procedural avatars), plus TV and L2 on the plane features. With random scaling
+the planes are sometimes decoded through a lower resolution, so the decoder learns to read the
+imperfect planes an upsampler will produce.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings, render_rays
+from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder
+from rodin_pipelines.triplane.field import TriplaneField
+from rodin_pipelines.triplane.regularisers import l2_magnitude, total_variation
+from rodin_pipelines.triplane.rescale import randomly_rescaled
+from rodin_pipelines.triplane.supervision import FitTarget, random_point_batch, random_ray_batch
+
+ProgressCallback = Callable[[int, dict[str, float]], None]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A fit produced NaN or inf; names the avatar and the step so the run can be diagnosed."""
+
+    def __init__(self, avatar_id: str, step: int, losses: dict[str, float]) -> None:
+        self.avatar_id = avatar_id
+        self.step = step
+        super().__init__(
+            f"non-finite loss while fitting avatar {avatar_id} at step {step}: {losses}. "
+            "Lower the learning rates or check the avatar's images; avatars already written "
+            "are kept."
+        )
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How tri-planes are fitted (all weights and sizes from config).
+
+    Attributes:
+        resolution: R, texels per plane side.
+        channels: C, features per texel.
+        rays_per_step: photometric rays per avatar per step (0 disables the term).
+        points_per_step: 3D points per avatar per step (0 disables; needs a ground-truth scene).
+        photometric_weight / volume_weight: weights of the two data terms.
+        tv_weight / l2_weight: regularisers on the planes (RodinHD: 1e-2 and 1e-4).
+        rescale_probability: chance per step of decoding through ``rescale_resolution``.
+        rescale_resolution: low resolution of random scaling (e.g. R / 4).
+        plane_learning_rate / decoder_learning_rate: Adam step sizes.
+        init_scale: standard deviation of the initial plane features.
+        density_step: length used to turn 3D densities into comparable opacities.
+        render: sampling of photometric rays.
+    """
+
+    resolution: int = 64
+    channels: int = 16
+    rays_per_step: int = 512
+    points_per_step: int = 4096
+    photometric_weight: float = 1.0
+    volume_weight: float = 1.0
+    tv_weight: float = 1e-2
+    l2_weight: float = 1e-4
+    rescale_probability: float = 0.25
+    rescale_resolution: int = 16
+    plane_learning_rate: float = 0.03
+    decoder_learning_rate: float = 3e-3
+    init_scale: float = 0.05
+    density_step: float = 0.03
+    render: VolumeRenderSettings = VolumeRenderSettings(coarse_samples=32, fine_samples=16,
+                                                        jitter=True)
+
+
+def initial_planes(settings: FitSettings, generator: torch.Generator) -> Tensor:
+    """Small random features ``(3, C, R, R)``: near zero, so planes start in one shared range."""
+    shape = (3, settings.channels, settings.resolution, settings.resolution)
+    return torch.randn(shape, generator=generator) * settings.init_scale
+
+
+def fit_losses(planes: Tensor, decoder: TriplaneDecoder, target: FitTarget,
+               settings: FitSettings, generator: torch.Generator) -> dict[str, Tensor]:
+    """Every loss term of one avatar for one step (``total`` is their weighted sum)."""
+    decoded = randomly_rescaled(planes, settings.rescale_probability,
+                                settings.rescale_resolution, generator)
+    field = TriplaneField(decoded, decoder)
+    losses: dict[str, Tensor] = {}
+    total = planes.new_zeros(())
+    if settings.rays_per_step > 0:
+        rays, expected = random_ray_batch(target, settings.rays_per_step, generator)
+        rendered = render_rays(field, rays, settings.render, generator)
+        predicted = torch.cat([rendered.colour, rendered.opacity[:, None]], dim=-1)
+        losses["photometric"] = (predicted - expected).pow(2).mean()
+        total = total + settings.photometric_weight * losses["photometric"]
+    if settings.points_per_step > 0 and target.scene is not None:
+        points = random_point_batch(target, settings.points_per_step, generator)
+        with torch.no_grad():
+            true_density, true_colour = target.scene(points)
+        density, colour = field(points)
+        true_alpha = 1.0 - torch.exp(-true_density * settings.density_step)
+        alpha = 1.0 - torch.exp(-density * settings.density_step)
+        colour_error = (colour - true_colour).pow(2).mean(dim=-1)
+        losses["volume"] = (alpha - true_alpha).pow(2).mean() + (true_alpha * colour_error).mean()
+        total = total + settings.volume_weight * losses["volume"]
+    losses["tv"] = total_variation(planes)
+    losses["l2"] = l2_magnitude(planes)
+    losses["total"] = total + settings.tv_weight * losses["tv"] + settings.l2_weight * losses["l2"]
+    return losses
+
+
+def fit_decoder_jointly(
+    targets: list[FitTarget], decoder_config: DecoderConfig, settings: FitSettings,
+    steps: int, avatars_per_step: int, seed: int, progress: ProgressCallback | None = None,
+) -> tuple[TriplaneDecoder, dict[str, Tensor]]:
+    """Phase 1: the shared decoder and the planes of ``targets``, fitted together.
+
+    Each step draws ``avatars_per_step`` avatars at random, so every avatar is revisited
+    throughout training. Returns the decoder and the fitted planes by avatar id.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    decoder = TriplaneDecoder(decoder_config)
+    planes = {t.avatar_id: initial_planes(settings, generator).requires_grad_() for t in targets}
+    optimiser = torch.optim.Adam([
+        {"params": decoder.parameters(), "lr": settings.decoder_learning_rate},
+        {"params": list(planes.values()), "lr": settings.plane_learning_rate},
+    ])
+    for step in range(steps):
+        chosen = torch.randperm(len(targets), generator=generator)[:avatars_per_step]
+        optimiser.zero_grad(set_to_none=True)
+        logged: dict[str, float] = {}
+        for index in chosen.tolist():
+            target = targets[index]
+            losses = fit_losses(planes[target.avatar_id], decoder, target, settings, generator)
+            _check_finite(target.avatar_id, step, losses)
+            (losses["total"] / len(chosen)).backward()
+            for name, value in losses.items():
+                logged[name] = logged.get(name, 0.0) + value.item() / len(chosen)
+        optimiser.step()
+        if progress is not None:
+            progress(step, logged)
+    return decoder.eval(), {k: v.detach() for k, v in planes.items()}
+
+
+def fit_planes(
+    target: FitTarget, decoder: TriplaneDecoder, settings: FitSettings, steps: int, seed: int,
+    progress: ProgressCallback | None = None,
+) -> Tensor:
+    """Phase 2: one avatar's tri-plane ``(3, C, R, R)`` with the shared decoder frozen."""
+    generator = torch.Generator().manual_seed(seed)
+    decoder.requires_grad_(False)
+    planes = initial_planes(settings, generator).requires_grad_()
+    optimiser = torch.optim.Adam([planes], lr=settings.plane_learning_rate)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * step / max(steps, 1))) * 0.9 + 0.1
+    )
+    for step in range(steps):
+        optimiser.zero_grad(set_to_none=True)
+        losses = fit_losses(planes, decoder, target, settings, generator)
+        _check_finite(target.avatar_id, step, losses)
+        losses["total"].backward()
+        optimiser.step()
+        schedule.step()
+        if progress is not None:
+            progress(step, {k: v.item() for k, v in losses.items()})
+    return planes.detach()
+
+
+def _check_finite(avatar_id: str, step: int, losses: dict[str, Tensor]) -> None:
+    if not torch.isfinite(losses["total"]):
+        raise NonFiniteLossError(avatar_id, step, {k: v.item() for k, v in losses.items()})

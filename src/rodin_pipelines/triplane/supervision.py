@@ -1,0 +1,81 @@
+"""What a tri-plane is fitted to: random pixels of an avatar's views, and optionally 3D points.
+
+Photometric supervision (rays through random pixels of the training views) is the method and
+works for any avatar, imported ones included. For procedural avatars the render stage's scene
+can also be queried in 3D; supervising density and colour at points is a configured accelerator
+for the CPU, not a replacement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from rodin_pipelines.avatars.folder import TRAIN_SPLIT, AvatarViews
+from rodin_pipelines.rendering.cameras import SCENE_BOUND, Cameras
+from rodin_pipelines.rendering.rays import Rays, rays_from_pixels
+from rodin_pipelines.rendering.volume_renderer import RadianceField
+
+NEAR_SURFACE_DISTANCE = 0.06
+"""Voxels of the ground-truth scene within this distance of a surface seed near-surface points."""
+
+
+@dataclass
+class FitTarget:
+    """One avatar's supervision.
+
+    Attributes:
+        avatar_id: which avatar.
+        premultiplied: ``(V, H*W, 4)`` training pixels, colour premultiplied by alpha, and alpha.
+        cameras: the ``V`` training cameras.
+        scene: the ground-truth field for 3D supervision, or ``None`` (photometric only).
+        surface_points: ``(M, 3)`` points near the ground-truth surface (``None`` without scene).
+    """
+
+    avatar_id: str
+    premultiplied: Tensor
+    cameras: Cameras
+    scene: RadianceField | None = None
+    surface_points: Tensor | None = None
+
+
+def premultiplied_pixels(images: Tensor) -> Tensor:
+    """Straight RGBA ``(V, H, W, 4)`` → ``(V, H*W, 4)`` with colour multiplied by alpha."""
+    alpha = images[..., 3:]
+    return torch.cat([images[..., :3] * alpha, alpha], dim=-1).flatten(1, 2)
+
+
+def fit_target_from_views(
+    avatar: AvatarViews, scene: RadianceField | None = None,
+    surface_points: Tensor | None = None, split: str = TRAIN_SPLIT,
+) -> FitTarget:
+    """The training views of ``avatar`` as a fit target (frames of ``split`` only)."""
+    indices = avatar.split_indices(split)
+    if not indices:
+        raise ValueError(f"avatar {avatar.avatar_id} has no '{split}' views to fit")
+    cameras = avatar.cameras()[torch.tensor(indices)]
+    return FitTarget(avatar.avatar_id, premultiplied_pixels(avatar.images[indices]), cameras,
+                     scene, surface_points)
+
+
+def random_ray_batch(target: FitTarget, count: int,
+                     generator: torch.Generator) -> tuple[Rays, Tensor]:
+    """``count`` random training rays and their premultiplied RGBA targets ``(count, 4)``."""
+    views, pixels = target.premultiplied.shape[:2]
+    camera_index = torch.randint(views, (count,), generator=generator)
+    pixel_index = torch.randint(pixels, (count,), generator=generator)
+    rays = rays_from_pixels(target.cameras, camera_index, pixel_index)
+    return rays, target.premultiplied[camera_index, pixel_index]
+
+
+def random_point_batch(target: FitTarget, count: int, generator: torch.Generator) -> Tensor:
+    """``(count, 3)`` points: half near the surface (jittered), half uniform in the cube."""
+    uniform = (torch.rand(count - count // 2, 3, generator=generator) * 2 - 1) * SCENE_BOUND
+    if target.surface_points is None or len(target.surface_points) == 0:
+        return (torch.rand(count, 3, generator=generator) * 2 - 1) * SCENE_BOUND
+    chosen = torch.randint(len(target.surface_points), (count // 2,), generator=generator)
+    jitter = (torch.rand(count // 2, 3, generator=generator) - 0.5) * NEAR_SURFACE_DISTANCE
+    near = (target.surface_points[chosen] + jitter).clamp(-SCENE_BOUND, SCENE_BOUND)
+    return torch.cat([near, uniform])
