@@ -66,7 +66,7 @@ class AvatarFolderDataset(AbstractDataset[dict[str, AvatarJob], dict[str, Callab
     def root(self) -> Path:
         return self._root
 
-    def load(self) -> dict[str, Callable[[], AvatarViews]]:
+    def load(self) -> dict[str, AvatarFolderReader]:
         """Lazy readers of every finished avatar folder, by avatar id (sorted)."""
         return {
             avatar_id: _folder_reader(self._root / avatar_id)
@@ -101,8 +101,18 @@ class AvatarFolderDataset(AbstractDataset[dict[str, AvatarJob], dict[str, Callab
         return {"path": str(self._root)}
 
 
-def _folder_reader(folder: Path) -> Callable[[], AvatarViews]:
-    def read() -> AvatarViews:
-        return read_avatar_folder(folder)
+class AvatarFolderReader:
+    """A lazy reader of one avatar folder: call it to load; ``folder`` and ``meta()`` are cheap."""
 
-    return read
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __call__(self) -> AvatarViews:
+        return read_avatar_folder(self.folder)
+
+    def meta(self) -> dict[str, Any]:
+        return read_avatar_meta(self.folder) or {}
+
+
+def _folder_reader(folder: Path) -> AvatarFolderReader:
+    return AvatarFolderReader(folder)

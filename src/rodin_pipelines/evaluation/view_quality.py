@@ -28,12 +28,14 @@ def over_evaluation_background(images: Tensor) -> Tensor:
 
 def view_psnr(predicted: Tensor, expected: Tensor) -> float:
     """Mean PSNR (dB) over views of two straight-RGBA stacks ``(V, H, W, 4)``."""
-    a, b = over_evaluation_background(predicted), over_evaluation_background(expected)
+    a = over_evaluation_background(predicted.detach())
+    b = over_evaluation_background(expected.detach())
     values = [peak_signal_noise_ratio(x[None], y[None], data_range=1.0) for x, y in zip(a, b)]
     return float(torch.stack(values).mean())
 
 
 def view_ssim(predicted: Tensor, expected: Tensor) -> float:
     """Mean SSIM over views of two straight-RGBA stacks ``(V, H, W, 4)``."""
-    a, b = over_evaluation_background(predicted), over_evaluation_background(expected)
+    a = over_evaluation_background(predicted.detach())
+    b = over_evaluation_background(expected.detach())
     return float(structural_similarity_index_measure(a, b, data_range=1.0))

@@ -86,6 +86,11 @@ def initial_planes(settings: FitSettings, generator: torch.Generator) -> Tensor:
     return torch.randn(shape, generator=generator) * settings.init_scale
 
 
+def mean_planes(planes: list[Tensor]) -> Tensor:
+    """The texel-wise mean ``(3, C, R, R)`` of fitted tri-planes: an average avatar."""
+    return torch.stack(planes).mean(dim=0)
+
+
 def fit_losses(planes: Tensor, decoder: TriplaneDecoder, target: FitTarget,
                settings: FitSettings, generator: torch.Generator) -> dict[str, Tensor]:
     """Every loss term of one avatar for one step (``total`` is their weighted sum)."""
@@ -152,12 +157,19 @@ def fit_decoder_jointly(
 
 def fit_planes(
     target: FitTarget, decoder: TriplaneDecoder, settings: FitSettings, steps: int, seed: int,
-    progress: ProgressCallback | None = None,
+    progress: ProgressCallback | None = None, start: Tensor | None = None,
 ) -> Tensor:
-    """Phase 2: one avatar's tri-plane ``(3, C, R, R)`` with the shared decoder frozen."""
+    """Phase 2: one avatar's tri-plane ``(3, C, R, R)`` with the shared decoder frozen.
+
+    ``start`` (e.g. the mean of the phase-1 planes, an average head in the decoder's feature
+    space) replaces the random initialisation, so only the differences need fitting.
+    """
     generator = torch.Generator().manual_seed(seed)
     decoder.requires_grad_(False)
-    planes = initial_planes(settings, generator).requires_grad_()
+    planes = initial_planes(settings, generator)
+    if start is not None:
+        planes = start.detach().clone() + planes
+    planes = planes.requires_grad_()
     optimiser = torch.optim.Adam([planes], lr=settings.plane_learning_rate)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * step / max(steps, 1))) * 0.9 + 0.1

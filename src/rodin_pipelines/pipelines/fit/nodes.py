@@ -1,0 +1,154 @@
+"""Nodes of the ``fit`` stage: unpack parameters, call the library, return values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import trimesh
+from torch import Tensor
+
+from rodin_pipelines.avatars.scene import SceneSettings
+from rodin_pipelines.datasets.avatar_folders import AvatarFolderReader
+from rodin_pipelines.evaluation.fit_report import (
+    evaluate_fitted_avatars,
+    fit_comparison_grid,
+    loss_curve_picture,
+)
+from rodin_pipelines.instantiation import build_from_config
+from rodin_pipelines.rendering.mesh_export import mesh_from_field
+from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
+from rodin_pipelines.triplane.decoder import DecoderConfig
+from rodin_pipelines.triplane.field import TriplaneField
+from rodin_pipelines.triplane.fitting import FitSettings, mean_planes
+from rodin_pipelines.triplane.plane_jobs import PlaneFitBatch, PlaneFitJob, plane_fit_fingerprint
+from rodin_pipelines.triplane.shared_decoder import (
+    SharedDecoderFit,
+    SharedDecoderJob,
+    shared_decoder_job,
+)
+from rodin_pipelines.triplane.normalisation import plane_statistics
+
+Triplanes = dict[str, Any]  # avatar id -> lazy reader of (planes (3, C, R, R), metadata)
+
+
+def fit_settings(fit: dict[str, Any], phase: str) -> FitSettings:
+    """The :class:`FitSettings` of ``phase`` (``phase1``/``phase2``) from the ``fit`` block."""
+    block = dict(fit[phase]["settings"])
+    render = VolumeRenderSettings(jitter=True, **block.pop("render"))
+    return FitSettings(resolution=fit["resolution"], channels=fit["decoder"]["channels"],
+                       render=render, **block)
+
+
+def scene_settings(fit: dict[str, Any], render_backend: dict[str, Any]) -> SceneSettings | None:
+    """How to rebuild procedural scenes for 3D supervision, or ``None`` when it is off."""
+    if not fit["supervision_3d"]:
+        return None
+    return getattr(build_from_config(render_backend), "scene_settings", None)
+
+
+def train_avatar_ids(avatars: dict[str, AvatarFolderReader], index: pd.DataFrame) -> list[str]:
+    """Avatars of the training split that exist on disk, in index order."""
+    train = index.loc[index["split"] == "train", "avatar_id"].tolist()
+    return [avatar_id for avatar_id in train if avatar_id in avatars]
+
+
+def plan_shared_decoder(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFrame,
+                        fit: dict[str, Any], render_backend: dict[str, Any]) -> SharedDecoderJob:
+    """Phase 1 over the first ``fit.phase1.avatars`` training avatars (deferred, resumable)."""
+    chosen = train_avatar_ids(avatars, avatar_index)[: fit["phase1"]["avatars"]]
+    if not chosen:
+        raise ValueError("no training avatars to fit: run `kedro run --pipeline render` first")
+    return shared_decoder_job(
+        avatar_folders={i: str(avatars[i].folder) for i in chosen},
+        avatar_fingerprints={i: str(avatars[i].meta().get("fingerprint")) for i in chosen},
+        decoder_config=DecoderConfig(**fit["decoder"]),
+        settings=fit_settings(fit, "phase1"),
+        scene=scene_settings(fit, render_backend),
+        steps=fit["phase1"]["steps"],
+        avatars_per_step=fit["phase1"]["avatars_per_step"],
+        seed=fit["seed"],
+    )
+
+
+def plan_plane_fits(avatars: dict[str, AvatarFolderReader], shared_decoder: SharedDecoderFit,
+                    fit: dict[str, Any], render_backend: dict[str, Any]) -> PlaneFitBatch:
+    """Phase 2 for every avatar (train and held out); phase-1 avatars keep their planes."""
+    settings = fit_settings(fit, "phase2")
+    scene = scene_settings(fit, render_backend)
+    decoder_hash = shared_decoder.fingerprint
+    jobs = tuple(
+        PlaneFitJob(
+            avatar_id=avatar_id,
+            avatar_folder=str(reader.folder),
+            fingerprint=plane_fit_fingerprint(
+                decoder_hash, settings, fit["phase2"]["steps"],
+                str(reader.meta().get("fingerprint")), fit["seed"] + number, scene is not None,
+            ),
+            seed=fit["seed"] + number,
+        )
+        for number, (avatar_id, reader) in enumerate(sorted(avatars.items()))
+    )
+    return PlaneFitBatch(
+        jobs=jobs,
+        decoder_config=shared_decoder.decoder.config,
+        decoder_state={k: v.clone() for k, v in shared_decoder.decoder.state_dict().items()},
+        settings=settings,
+        steps=fit["phase2"]["steps"],
+        scene=scene,
+        processes=fit["phase2"]["processes"],
+        threads_per_process=fit["phase2"]["threads_per_process"],
+        precomputed=dict(shared_decoder.planes),
+        start=mean_planes(list(shared_decoder.planes.values())) if fit["phase2"]["start_from_mean"]
+        else None,
+    )
+
+
+def evaluate_fits(avatars: dict[str, AvatarFolderReader], triplanes: Triplanes,
+                  shared_decoder: SharedDecoderFit, evaluation: dict[str, Any]
+                  ) -> tuple[pd.DataFrame, dict[str, float], np.ndarray]:
+    """Held-out-view PSNR/SSIM per avatar, their summary, and a fitted-vs-truth picture."""
+    render = VolumeRenderSettings(coarse_samples=evaluation["coarse_samples"],
+                                  fine_samples=evaluation["fine_samples"])
+    chosen = sorted(set(avatars) & set(triplanes))[: evaluation["avatars"]]
+    table, renders = evaluate_fitted_avatars(
+        {i: avatars[i] for i in chosen}, {i: triplanes[i] for i in chosen},
+        shared_decoder.decoder, render, rescale_resolution=evaluation["rescale_resolution"],
+    )
+    summary = {
+        "psnr_mean": float(table["psnr"].mean()),
+        "psnr_min": float(table["psnr"].min()),
+        "ssim_mean": float(table["ssim"].mean()),
+        "psnr_rescaled_mean": float(table["psnr_rescaled"].mean()),
+        "avatars_evaluated": float(len(table)),
+        "phase1_seconds": float(shared_decoder.seconds),
+        "phase2_seconds_per_avatar": float(table["fit_seconds"].mean()),
+    }
+    picture = fit_comparison_grid(renders, evaluation["grid_avatars"], evaluation["grid_views"])
+    return table, summary, picture
+
+
+def plot_phase1_losses(shared_decoder: SharedDecoderFit) -> np.ndarray:
+    """The phase-1 loss curves as a picture."""
+    return loss_curve_picture(shared_decoder.history, "phase 1: decoder + tri-planes")
+
+
+def compute_plane_statistics(triplanes: Triplanes, avatar_index: pd.DataFrame
+                             ) -> dict[str, Tensor]:
+    """Per-channel mean and std over the training avatars' tri-planes (for diffusion)."""
+    train = set(avatar_index.loc[avatar_index["split"] == "train", "avatar_id"])
+    planes = [triplanes[i]()[0] for i in sorted(triplanes) if i in train]
+    return plane_statistics(planes)
+
+
+def export_example_meshes(triplanes: Triplanes, shared_decoder: SharedDecoderFit,
+                          meshes: dict[str, Any]) -> dict[str, trimesh.Trimesh]:
+    """Marching-cubes meshes with vertex colours of the first few fitted avatars."""
+    chosen = sorted(triplanes)[: meshes["avatars"]]
+    return {
+        avatar_id: mesh_from_field(TriplaneField(triplanes[avatar_id]()[0],
+                                                 shared_decoder.decoder),
+                                   resolution=meshes["resolution"])
+        for avatar_id in chosen
+    }

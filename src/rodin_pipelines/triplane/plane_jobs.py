@@ -1,0 +1,173 @@
+"""Phase 2 at scale: fit every avatar's tri-plane, sharded across processes, resumably.
+
+Each avatar is one :class:`PlaneFitJob` (plain data, so it crosses process boundaries). Work is
+split round-robin by rank: under ``torchrun``/SLURM with ``torch.distributed`` initialised the
+launcher's ranks are used (GPUs and nodes); on a CPU machine ``processes > 1`` spawns that many
+gloo workers. Every file is written atomically and carries the fingerprint of what produced it,
+so a rerun skips avatars already fitted with the same decoder, settings and images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm
+
+from rodin_pipelines.atomic_files import remove_stale_temporaries
+from rodin_pipelines.avatars.scene import SceneSettings
+from rodin_pipelines.sharding import Shard
+from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder, decoder_fingerprint
+from rodin_pipelines.triplane.fitting import FitSettings, fit_planes
+from rodin_pipelines.triplane.storage import (
+    DECODER_FINGERPRINT_KEY,
+    FIT_FINGERPRINT_KEY,
+    read_triplane_metadata,
+    save_triplane,
+)
+from rodin_pipelines.triplane.shared_decoder import load_fit_target
+
+TRIPLANE_SUFFIX = ".safetensors"
+
+
+@dataclass(frozen=True)
+class PlaneFitJob:
+    """One avatar to fit: where its views are and the fingerprint of the wanted result."""
+
+    avatar_id: str
+    avatar_folder: str
+    fingerprint: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class PlaneFitBatch:
+    """Everything phase 2 needs, as plain data.
+
+    Attributes:
+        jobs: one per avatar.
+        decoder_config: the frozen shared decoder's architecture.
+        decoder_state: its weights (plain tensors, so workers rebuild it without pickled code).
+        settings: fit settings of phase 2.
+        steps: optimisation steps per avatar.
+        scene: how to rebuild procedural scenes for 3D supervision (``None``: photometric only).
+        processes: CPU worker processes when not launched by torchrun (1: in this process).
+        threads_per_process: torch intra-op threads of each worker.
+        precomputed: planes already fitted in phase 1, written as they are.
+        start: where every phase-2 fit starts (the mean phase-1 tri-plane), ``None``: random.
+    """
+
+    jobs: tuple[PlaneFitJob, ...]
+    decoder_config: DecoderConfig
+    decoder_state: dict[str, torch.Tensor]
+    settings: FitSettings
+    steps: int
+    scene: SceneSettings | None = None
+    processes: int = 1
+    threads_per_process: int = 1
+    precomputed: dict[str, torch.Tensor] = field(default_factory=dict)
+    start: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class PlaneFitReport:
+    written: tuple[str, ...]
+    skipped: tuple[str, ...]
+    seconds: float
+
+
+def plane_fit_fingerprint(decoder_hash: str, settings: FitSettings, steps: int,
+                          avatar_fingerprint: str, seed: int, supervised_3d: bool) -> str:
+    """Hash of everything that determines a fitted tri-plane."""
+    payload = json.dumps({"decoder": decoder_hash, "settings": asdict(settings), "steps": steps,
+                          "avatar": avatar_fingerprint, "seed": seed, "3d": supervised_3d},
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def is_fitted(path: Path, fingerprint: str) -> bool:
+    """Whether ``path`` holds a tri-plane produced by exactly this job."""
+    if not path.is_file():
+        return False
+    try:
+        return read_triplane_metadata(path).get(FIT_FINGERPRINT_KEY) == fingerprint
+    except (OSError, ValueError):
+        return False
+
+
+def fit_and_write(job: PlaneFitJob, batch: PlaneFitBatch, decoder: TriplaneDecoder,
+                  root: Path) -> None:
+    """Fit one avatar with the frozen decoder and write ``<root>/<id>.safetensors``."""
+    started = time.perf_counter()
+    if job.avatar_id in batch.precomputed:
+        planes = batch.precomputed[job.avatar_id]
+    else:
+        target = load_fit_target(job.avatar_folder, batch.scene)
+        planes = fit_planes(target, decoder, batch.settings, batch.steps, job.seed,
+                            start=batch.start)
+    save_triplane(root / f"{job.avatar_id}{TRIPLANE_SUFFIX}", planes, {
+        "avatar_id": job.avatar_id,
+        DECODER_FINGERPRINT_KEY: decoder_fingerprint(decoder),
+        FIT_FINGERPRINT_KEY: job.fingerprint,
+        "fit_seconds": f"{time.perf_counter() - started:.3f}",
+        "phase": "1" if job.avatar_id in batch.precomputed else "2",
+    })
+
+
+def run_plane_fits(batch: PlaneFitBatch, root: str | Path, progress: bool = True
+                   ) -> PlaneFitReport:
+    """Fit every job not already done, in this process, its torchrun rank, or spawned workers."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(root)
+    started = time.perf_counter()
+    pending = [j for j in batch.jobs if not is_fitted(root / f"{j.avatar_id}{TRIPLANE_SUFFIX}",
+                                                         j.fingerprint)]
+    skipped = tuple(sorted({j.avatar_id for j in batch.jobs} - {j.avatar_id for j in pending}))
+    if dist.is_available() and dist.is_initialized():
+        shard = Shard(dist.get_rank(), dist.get_world_size())
+        _fit_shard(shard.select(pending), batch, root, progress and shard.index == 0)
+        dist.barrier()
+    elif batch.processes > 1 and len(pending) > 1:
+        port = _free_port()
+        torch.multiprocessing.spawn(_spawned_worker, args=(pending, batch, str(root), port),
+                                    nprocs=min(batch.processes, len(pending)), join=True)
+    else:
+        _fit_shard(pending, batch, root, progress)
+    written = tuple(sorted(j.avatar_id for j in pending))
+    return PlaneFitReport(written, skipped, time.perf_counter() - started)
+
+
+def _fit_shard(jobs: list[PlaneFitJob], batch: PlaneFitBatch, root: Path, progress: bool) -> None:
+    decoder = TriplaneDecoder(batch.decoder_config)
+    decoder.load_state_dict(batch.decoder_state)
+    decoder.eval()
+    for job in tqdm(jobs, desc=f"fitting tri-planes -> {root}", unit="avatar",
+                    disable=not progress):
+        fit_and_write(job, batch, decoder, root)
+
+
+def _spawned_worker(rank: int, jobs: list[PlaneFitJob], batch: PlaneFitBatch, root: str,
+                    port: int) -> None:
+    world = min(batch.processes, len(jobs))
+    torch.set_num_threads(batch.threads_per_process)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        _fit_shard(Shard(rank, world).select(jobs), batch, Path(root), progress=rank == 0)
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
