@@ -3,7 +3,12 @@
 import pytest
 import torch
 
+import json
+
+from PIL import Image
+
 from rodin_pipelines.avatars.backends.torch_renderer import TorchAvatarRenderer
+from rodin_pipelines.avatars.importer import import_nerf_synthetic
 from rodin_pipelines.avatars.procedural import ViewPlan, plan_avatars, render_avatar
 from rodin_pipelines.evaluation.view_quality import view_psnr
 from rodin_pipelines.rendering.camera_rig import CameraRig
@@ -50,6 +55,26 @@ def tiny_avatar():
                                                                 holdout_every=4))
 
 
+@pytest.fixture(scope="module")
+def imported_avatar(tiny_avatar, tmp_path_factory):
+    """The tiny avatar exported as a NeRF-synthetic scene (split files, ``./train/r_0`` paths
+    without ``.png``) and brought back through the importer, with no attributes: photometric
+    supervision is all a fit gets, as for a user's own renders."""
+    source = tmp_path_factory.mktemp("nerf_synthetic")
+    for split in ("train", "test"):
+        (source / split).mkdir()
+        indices = tiny_avatar.split_indices(split)
+        frames = []
+        for number, index in enumerate(indices):
+            pixels = (tiny_avatar.images[index] * 255).round().byte().numpy()
+            Image.fromarray(pixels, mode="RGBA").save(source / split / f"r_{number}.png")
+            matrix = tiny_avatar.transforms.frames[index].camera_to_world.tolist()
+            frames.append({"file_path": f"./{split}/r_{number}", "transform_matrix": matrix})
+        (source / f"transforms_{split}.json").write_text(json.dumps(
+            {"camera_angle_x": tiny_avatar.transforms.fov_x, "frames": frames}))
+    return import_nerf_synthetic(source, recentre=False)
+
+
 @torch.no_grad()
 def held_out_psnr(avatar, planes, decoder) -> float:
     test = torch.tensor(avatar.split_indices("test"))
@@ -57,8 +82,10 @@ def held_out_psnr(avatar, planes, decoder) -> float:
     return view_psnr(straight_rgba(colour, opacity), avatar.images[test])
 
 
-def test_photometric_fit_raises_held_out_psnr(tiny_avatar):
-    """Photometric loss alone (no 3D supervision), as for an imported avatar."""
+def test_photometric_fit_of_an_imported_avatar_raises_held_out_psnr(imported_avatar):
+    """Photometric loss alone (no 3D supervision, no attributes), on an imported folder."""
+    assert imported_avatar.attributes == {}
+    tiny_avatar = imported_avatar
     target = fit_target_from_views(tiny_avatar)
     settings = FitSettings(resolution=16, channels=8, rays_per_step=256, points_per_step=0,
                            rescale_probability=0.0, plane_learning_rate=0.05,

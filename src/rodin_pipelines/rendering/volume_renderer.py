@@ -4,6 +4,10 @@ The same path renders the procedural ground truth, fitted tri-planes, evaluation
 turntables and (later) the upsampler's rendering loss. It is written against a *field*: any
 callable mapping points ``(P, 3)`` to ``(density (P,), colour (P, 3))``, so what is at a point
 (a baked scene, a tri-plane + decoder) is separate from where to look and how to compose.
+
+Two optional accelerations for fields whose empty space is known: ``box`` clips rays to the part
+of the cube that holds the field, and ``occupancy`` (an :class:`OccupancyGrid`) sends only the
+samples in occupied cells to the field, counting the others as empty.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import torch
 from torch import Tensor
 
 from rodin_pipelines.rendering.cameras import SCENE_BOUND, Cameras
+from rodin_pipelines.rendering.occupancy_grid import OccupancyGrid
 from rodin_pipelines.rendering.compositing import (
     composite,
     deltas_from_distances,
@@ -71,14 +76,19 @@ def render_rays(
     settings: VolumeRenderSettings,
     generator: torch.Generator | None = None,
     box: tuple[Tensor, Tensor] | None = None,
+    occupancy: OccupancyGrid | None = None,
 ) -> RenderedRays:
     """Render ``N`` rays through ``field`` in chunks of ``settings.chunk_rays``.
 
     ``box`` (lower and upper corners, ``(3,)`` each) narrows the scene cube to where the field is
     known to be non-empty: rays missing it cost nothing and samples concentrate inside it.
+    ``occupancy`` leaves sample positions unchanged but queries the field only at samples in
+    occupied cells; the others get density 0. ``None`` queries every sample. Gradients flow to
+    the field through the queried samples.
     """
     parts = [
-        _render_chunk(field, rays[start : start + settings.chunk_rays], settings, generator, box)
+        _render_chunk(field, rays[start : start + settings.chunk_rays], settings, generator, box,
+                      occupancy)
         for start in range(0, len(rays), settings.chunk_rays)
     ]
     return RenderedRays(
@@ -93,12 +103,14 @@ def render_cameras(
     cameras: Cameras,
     settings: VolumeRenderSettings,
     box: tuple[Tensor, Tensor] | None = None,
+    occupancy: OccupancyGrid | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Render every pixel of every camera.
+    """Render every pixel of every camera (``box`` and ``occupancy`` as in :func:`render_rays`).
 
     Returns premultiplied colour ``(B, H, W, 3)`` and opacity ``(B, H, W)``.
     """
-    rendered = render_rays(field, rays_from_cameras(cameras), settings, box=box)
+    rendered = render_rays(field, rays_from_cameras(cameras), settings, box=box,
+                           occupancy=occupancy)
     shape = (len(cameras), cameras.height, cameras.width)
     return rendered.colour.reshape(*shape, 3), rendered.opacity.reshape(shape)
 
@@ -109,6 +121,7 @@ def _render_chunk(
     settings: VolumeRenderSettings,
     generator: torch.Generator | None,
     box: tuple[Tensor, Tensor] | None,
+    occupancy: OccupancyGrid | None,
 ) -> RenderedRays:
     near, far, hit = near_far_from_box(rays, settings.half_extent, box)
     count = len(rays)
@@ -124,7 +137,7 @@ def _render_chunk(
     )
     if settings.fine_samples > 0:
         with torch.no_grad():
-            coarse_density, _ = _query(field, rays_in, distances)
+            coarse_density, _ = _query(field, rays_in, distances, occupancy)
             coarse_weights = weights_from_density(
                 coarse_density, deltas_from_distances(distances, far)
             )
@@ -140,7 +153,7 @@ def _render_chunk(
             edges, coarse_weights, settings.fine_samples, generator, jitter=settings.jitter
         )
         distances, _ = torch.sort(torch.cat([distances, fine], dim=-1), dim=-1)
-    density, colours = _query(field, rays_in, distances)
+    density, colours = _query(field, rays_in, distances, occupancy)
     weights = weights_from_density(density, deltas_from_distances(distances, far))
     hit_colour, hit_opacity = composite(weights, colours)
     hit_depth = (weights * distances).sum(dim=-1)
@@ -150,9 +163,31 @@ def _render_chunk(
     return RenderedRays(colour, opacity, depth)
 
 
-def _query(field: RadianceField, rays: Rays, distances: Tensor) -> tuple[Tensor, Tensor]:
+def _query(
+    field: RadianceField, rays: Rays, distances: Tensor, occupancy: OccupancyGrid | None = None
+) -> tuple[Tensor, Tensor]:
     """Field values at ``origin + t * direction`` for distances ``(N, S)``."""
     points = rays.origins[:, None, :] + distances[..., None] * rays.directions[:, None, :]
-    density, colour = field(points.reshape(-1, 3))
+    points = points.reshape(-1, 3)
+    if occupancy is None:
+        density, colour = field(points)
+    else:
+        density, colour = _query_occupied(field, points, occupancy.is_occupied(points))
     count, samples = distances.shape
     return density.reshape(count, samples), colour.reshape(count, samples, 3)
+
+
+def _query_occupied(
+    field: RadianceField, points: Tensor, occupied: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Field values ``(P,)``, ``(P, 3)`` at the ``occupied`` points; density 0 (and colour 0,
+    which then carries no weight) elsewhere. Gather, query, scatter: the out-of-place
+    ``index_put`` keeps the queried values in the autograd graph."""
+    index = occupied.nonzero().squeeze(-1)
+    density = points.new_zeros(points.shape[0])
+    colour = points.new_zeros(points.shape[0], 3)
+    if index.numel() == 0:
+        return density, colour
+    queried_density, queried_colour = field(points[index])
+    return (density.index_put((index,), queried_density.to(density.dtype)),
+            colour.index_put((index,), queried_colour.to(colour.dtype)))

@@ -51,6 +51,7 @@ class FitSettings:
         resolution: R, texels per plane side.
         channels: C, features per texel.
         rays_per_step: photometric rays per avatar per step (0 disables the term).
+        foreground_fraction: share of those rays through pixels the avatar covers.
         points_per_step: 3D points per avatar per step (0 disables; needs a ground-truth scene).
         photometric_weight / volume_weight: weights of the two data terms.
         tv_weight / l2_weight: regularisers on the planes (RodinHD: 1e-2 and 1e-4).
@@ -65,6 +66,7 @@ class FitSettings:
     resolution: int = 64
     channels: int = 16
     rays_per_step: int = 512
+    foreground_fraction: float = 0.0
     points_per_step: int = 4096
     photometric_weight: float = 1.0
     volume_weight: float = 1.0
@@ -100,7 +102,8 @@ def fit_losses(planes: Tensor, decoder: TriplaneDecoder, target: FitTarget,
     losses: dict[str, Tensor] = {}
     total = planes.new_zeros(())
     if settings.rays_per_step > 0:
-        rays, expected = random_ray_batch(target, settings.rays_per_step, generator)
+        rays, expected = random_ray_batch(target, settings.rays_per_step, generator,
+                                          settings.foreground_fraction)
         rendered = render_rays(field, rays, settings.render, generator)
         predicted = torch.cat([rendered.colour, rendered.opacity[:, None]], dim=-1)
         losses["photometric"] = (predicted - expected).pow(2).mean()

@@ -103,7 +103,7 @@ def is_fitted(path: Path, fingerprint: str) -> bool:
 
 
 def fit_and_write(job: PlaneFitJob, batch: PlaneFitBatch, decoder: TriplaneDecoder,
-                  root: Path) -> None:
+                  root: Path, shard: Shard = Shard()) -> None:
     """Fit one avatar with the frozen decoder and write ``<root>/<id>.safetensors``."""
     started = time.perf_counter()
     if job.avatar_id in batch.precomputed:
@@ -118,6 +118,7 @@ def fit_and_write(job: PlaneFitJob, batch: PlaneFitBatch, decoder: TriplaneDecod
         FIT_FINGERPRINT_KEY: job.fingerprint,
         "fit_seconds": f"{time.perf_counter() - started:.3f}",
         "phase": "1" if job.avatar_id in batch.precomputed else "2",
+        "shard": f"{shard.index}/{shard.count}",
     })
 
 
@@ -133,25 +134,27 @@ def run_plane_fits(batch: PlaneFitBatch, root: str | Path, progress: bool = True
     skipped = tuple(sorted({j.avatar_id for j in batch.jobs} - {j.avatar_id for j in pending}))
     if dist.is_available() and dist.is_initialized():
         shard = Shard(dist.get_rank(), dist.get_world_size())
-        _fit_shard(shard.select(pending), batch, root, progress and shard.index == 0)
+        _fit_shard(pending, batch, root, progress and shard.index == 0, shard)
         dist.barrier()
     elif batch.processes > 1 and len(pending) > 1:
         port = _free_port()
         torch.multiprocessing.spawn(_spawned_worker, args=(pending, batch, str(root), port),
                                     nprocs=min(batch.processes, len(pending)), join=True)
     else:
-        _fit_shard(pending, batch, root, progress)
+        _fit_shard(pending, batch, root, progress, Shard())
     written = tuple(sorted(j.avatar_id for j in pending))
     return PlaneFitReport(written, skipped, time.perf_counter() - started)
 
 
-def _fit_shard(jobs: list[PlaneFitJob], batch: PlaneFitBatch, root: Path, progress: bool) -> None:
+def _fit_shard(jobs: list[PlaneFitJob], batch: PlaneFitBatch, root: Path, progress: bool,
+               shard: Shard) -> None:
+    """Fit this shard's share of ``jobs`` (every ``count``-th, from ``index``)."""
     decoder = TriplaneDecoder(batch.decoder_config)
     decoder.load_state_dict(batch.decoder_state)
     decoder.eval()
-    for job in tqdm(jobs, desc=f"fitting tri-planes -> {root}", unit="avatar",
+    for job in tqdm(shard.select(jobs), desc=f"fitting tri-planes -> {root}", unit="avatar",
                     disable=not progress):
-        fit_and_write(job, batch, decoder, root)
+        fit_and_write(job, batch, decoder, root, shard)
 
 
 def _spawned_worker(rank: int, jobs: list[PlaneFitJob], batch: PlaneFitBatch, root: str,
@@ -161,7 +164,7 @@ def _spawned_worker(rank: int, jobs: list[PlaneFitJob], batch: PlaneFitBatch, ro
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        _fit_shard(Shard(rank, world).select(jobs), batch, Path(root), progress=rank == 0)
+        _fit_shard(jobs, batch, Path(root), rank == 0, Shard(rank, world))
         dist.barrier()
     finally:
         dist.destroy_process_group()

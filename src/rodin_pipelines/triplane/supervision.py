@@ -60,12 +60,22 @@ def fit_target_from_views(
                      scene, surface_points)
 
 
-def random_ray_batch(target: FitTarget, count: int,
-                     generator: torch.Generator) -> tuple[Rays, Tensor]:
-    """``count`` random training rays and their premultiplied RGBA targets ``(count, 4)``."""
+def random_ray_batch(target: FitTarget, count: int, generator: torch.Generator,
+                     foreground_fraction: float = 0.0) -> tuple[Rays, Tensor]:
+    """``count`` random training rays and their premultiplied RGBA targets ``(count, 4)``.
+
+    ``foreground_fraction`` of the rays go through pixels the avatar covers (alpha > 0): most
+    pixels are empty background, which a few rays suffice to keep empty.
+    """
     views, pixels = target.premultiplied.shape[:2]
-    camera_index = torch.randint(views, (count,), generator=generator)
-    pixel_index = torch.randint(pixels, (count,), generator=generator)
+    flat = torch.randint(views * pixels, (count,), generator=generator)
+    if foreground_fraction > 0:
+        covered = (target.premultiplied[..., 3].reshape(-1) > 0).nonzero().squeeze(-1)
+        chosen = round(foreground_fraction * count)
+        if len(covered) > 0 and chosen > 0:
+            picks = torch.randint(len(covered), (chosen,), generator=generator)
+            flat[:chosen] = covered[picks]
+    camera_index, pixel_index = flat // pixels, flat % pixels
     rays = rays_from_pixels(target.cameras, camera_index, pixel_index)
     return rays, target.premultiplied[camera_index, pixel_index]
 

@@ -1,0 +1,63 @@
+"""Tri-plane and decoder files: round trips and clear errors for bad files."""
+
+import pytest
+import torch
+
+from rodin_pipelines.errors import InputDataError
+from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder, decoder_fingerprint
+from rodin_pipelines.triplane.normalisation import (
+    denormalise_planes,
+    normalise_planes,
+    plane_statistics,
+)
+from rodin_pipelines.triplane.storage import (
+    load_decoder,
+    load_triplane,
+    read_triplane_metadata,
+    save_decoder,
+    save_triplane,
+)
+
+
+def test_triplane_round_trip_with_metadata(tmp_path):
+    planes = torch.randn(3, 4, 8, 8)
+    save_triplane(tmp_path / "a.safetensors", planes, {"avatar_id": "a", "decoder": "x1"})
+    loaded, metadata = load_triplane(tmp_path / "a.safetensors", channels=4, resolution=8)
+    assert torch.equal(loaded, planes)
+    assert metadata == {"avatar_id": "a", "decoder": "x1"}
+    assert read_triplane_metadata(tmp_path / "a.safetensors")["decoder"] == "x1"
+
+
+def test_shape_that_does_not_match_the_decoder_names_the_file(tmp_path):
+    save_triplane(tmp_path / "a.safetensors", torch.randn(3, 4, 8, 8), {})
+    with pytest.raises(InputDataError, match="does not match the decoder") as error:
+        load_triplane(tmp_path / "a.safetensors", channels=16, resolution=8)
+    assert error.value.path.name == "a.safetensors"
+
+
+def test_damaged_file_is_named(tmp_path):
+    (tmp_path / "b.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{garbage")
+    with pytest.raises(InputDataError, match="not a tri-plane"):
+        load_triplane(tmp_path / "b.safetensors")
+
+
+def test_decoder_round_trip_keeps_weights_and_fingerprint(tmp_path):
+    decoder = TriplaneDecoder(DecoderConfig(channels=4, hidden=8, layers=1))
+    save_decoder(tmp_path, decoder)
+    loaded = load_decoder(tmp_path)
+    assert decoder_fingerprint(loaded) == decoder_fingerprint(decoder)
+    features = torch.randn(5, 4)
+    assert torch.equal(loaded(features)[0], decoder(features)[0])
+    with pytest.raises(InputDataError, match="decoder file not found"):
+        load_decoder(tmp_path / "missing")
+
+
+def test_plane_statistics_normalise_to_unit_variance_and_invert():
+    planes = [torch.randn(3, 2, 6, 6) * torch.tensor([2.0, 0.5]).view(1, 2, 1, 1) + 3.0
+              for _ in range(4)]
+    stats = plane_statistics(planes)
+    normalised = torch.stack([normalise_planes(p, stats) for p in planes])
+    per_channel = normalised.transpose(0, 2).reshape(2, -1)
+    assert torch.allclose(per_channel.mean(dim=1), torch.zeros(2), atol=1e-5)
+    assert torch.allclose(per_channel.std(dim=1, unbiased=False), torch.ones(2), atol=1e-4)
+    assert torch.allclose(denormalise_planes(normalised[0], stats), planes[0], atol=1e-5)
