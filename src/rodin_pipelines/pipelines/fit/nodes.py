@@ -106,12 +106,21 @@ def plan_plane_fits(avatars: dict[str, AvatarFolderReader], shared_decoder: Shar
 
 
 def evaluate_fits(avatars: dict[str, AvatarFolderReader], triplanes: Triplanes,
-                  shared_decoder: SharedDecoderFit, evaluation: dict[str, Any]
-                  ) -> tuple[pd.DataFrame, dict[str, float], np.ndarray]:
-    """Held-out-view PSNR/SSIM per avatar, their summary, and a fitted-vs-truth picture."""
+                  shared_decoder: SharedDecoderFit, avatar_index: pd.DataFrame,
+                  evaluation: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, float], np.ndarray]:
+    """Held-out-view PSNR/SSIM per avatar, their summary, and a fitted-vs-truth picture.
+
+    Held-out avatars come first: they were never part of the decoder's phase-1 set, so their
+    scores show how well any new avatar fits.
+    """
     render = VolumeRenderSettings(coarse_samples=evaluation["coarse_samples"],
                                   fine_samples=evaluation["fine_samples"])
-    chosen = sorted(set(avatars) & set(triplanes))[: evaluation["avatars"]]
+    available = set(avatars) & set(triplanes)
+    ordered = avatar_index.sort_values(["split", "avatar_id"], key=lambda column: column.map(
+        {"heldout": 0, "train": 1}) if column.name == "split" else column)["avatar_id"]
+    ordered = [i for i in ordered if i in available]
+    ordered += sorted(available - set(ordered))  # imported avatars, not in the render index
+    chosen = ordered[: evaluation["avatars"]]
     table, renders = evaluate_fitted_avatars(
         {i: avatars[i] for i in chosen}, {i: triplanes[i] for i in chosen},
         shared_decoder.decoder, render, rescale_resolution=evaluation["rescale_resolution"],
