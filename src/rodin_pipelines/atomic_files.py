@@ -18,6 +18,15 @@ from typing import Any
 TEMPORARY_PREFIX = ".tmp-"
 """Name prefix of the temporary siblings that atomic writes use before renaming."""
 
+DEFAULT_FILE_MODE = 0o666
+"""Permissions of a new file before the umask, as ``open()`` would create it."""
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
@@ -29,6 +38,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        # mkstemp creates files readable by their owner only; give them the usual permissions.
+        os.chmod(temporary, DEFAULT_FILE_MODE & ~_current_umask())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -56,6 +67,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX + path.name + "-", dir=path.parent))
+    os.chmod(temporary, 0o777 & ~_current_umask())
     try:
         yield temporary
         if path.exists():

@@ -54,6 +54,15 @@ def train_avatar_ids(avatars: dict[str, AvatarFolderReader], index: pd.DataFrame
     return [avatar_id for avatar_id in train if avatar_id in avatars]
 
 
+def heldout_first(avatar_index: pd.DataFrame, available: set[str]) -> list[str]:
+    """Available avatar ids, held-out ones first (never in the phase-1 set), then training ones,
+    then any not in the index (imported avatars)."""
+    split_rank = avatar_index["split"].map({"heldout": 0}).fillna(1)
+    ordered = avatar_index.assign(rank=split_rank).sort_values(["rank", "avatar_id"])
+    listed = [i for i in ordered["avatar_id"] if i in available]
+    return listed + sorted(available - set(listed))
+
+
 def plan_shared_decoder(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFrame,
                         fit: dict[str, Any], render_backend: dict[str, Any]) -> SharedDecoderJob:
     """Phase 1 over the first ``fit.phase1.avatars`` training avatars (deferred, resumable)."""
@@ -115,11 +124,7 @@ def evaluate_fits(avatars: dict[str, AvatarFolderReader], triplanes: Triplanes,
     """
     render = VolumeRenderSettings(coarse_samples=evaluation["coarse_samples"],
                                   fine_samples=evaluation["fine_samples"])
-    available = set(avatars) & set(triplanes)
-    ordered = avatar_index.sort_values(["split", "avatar_id"], key=lambda column: column.map(
-        {"heldout": 0, "train": 1}) if column.name == "split" else column)["avatar_id"]
-    ordered = [i for i in ordered if i in available]
-    ordered += sorted(available - set(ordered))  # imported avatars, not in the render index
+    ordered = heldout_first(avatar_index, set(avatars) & set(triplanes))
     chosen = ordered[: evaluation["avatars"]]
     table, renders = evaluate_fitted_avatars(
         {i: avatars[i] for i in chosen}, {i: triplanes[i] for i in chosen},
@@ -152,9 +157,10 @@ def compute_plane_statistics(triplanes: Triplanes, avatar_index: pd.DataFrame
 
 
 def export_example_meshes(triplanes: Triplanes, shared_decoder: SharedDecoderFit,
-                          meshes: dict[str, Any]) -> dict[str, trimesh.Trimesh]:
-    """Marching-cubes meshes with vertex colours of the first few fitted avatars."""
-    chosen = sorted(triplanes)[: meshes["avatars"]]
+                          avatar_index: pd.DataFrame, meshes: dict[str, Any]
+                          ) -> dict[str, trimesh.Trimesh]:
+    """Marching-cubes meshes with vertex colours of a few fitted (held-out first) avatars."""
+    chosen = heldout_first(avatar_index, set(triplanes))[: meshes["avatars"]]
     return {
         avatar_id: mesh_from_field(TriplaneField(triplanes[avatar_id]()[0],
                                                  shared_decoder.decoder),

@@ -32,7 +32,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             Node(compute_plane_statistics, inputs=["triplanes", "avatar_index"],
                  outputs="plane_statistics", name="compute_plane_statistics"),
             Node(export_example_meshes,
-                 inputs=["triplanes", "shared_decoder", "params:fit.meshes"],
+                 inputs=["triplanes", "shared_decoder", "avatar_index", "params:fit.meshes"],
                  outputs="fit_meshes", name="export_example_meshes"),
         ]
     )
