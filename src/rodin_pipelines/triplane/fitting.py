@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings, render_rays
 from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder
@@ -127,6 +128,7 @@ def fit_losses(planes: Tensor, decoder: TriplaneDecoder, target: FitTarget,
 def fit_decoder_jointly(
     targets: list[FitTarget], decoder_config: DecoderConfig, settings: FitSettings,
     steps: int, avatars_per_step: int, seed: int, progress: ProgressCallback | None = None,
+    show_progress: bool = False,
 ) -> tuple[TriplaneDecoder, dict[str, Tensor]]:
     """Phase 1: the shared decoder and the planes of ``targets``, fitted together.
 
@@ -141,7 +143,9 @@ def fit_decoder_jointly(
         {"params": decoder.parameters(), "lr": settings.decoder_learning_rate},
         {"params": list(planes.values()), "lr": settings.plane_learning_rate},
     ])
-    for step in range(steps):
+    bar = tqdm(range(steps), desc="phase 1: decoder + tri-planes", unit="step",
+               disable=not show_progress)
+    for step in bar:
         chosen = torch.randperm(len(targets), generator=generator)[:avatars_per_step]
         optimiser.zero_grad(set_to_none=True)
         logged: dict[str, float] = {}
@@ -153,6 +157,7 @@ def fit_decoder_jointly(
             for name, value in losses.items():
                 logged[name] = logged.get(name, 0.0) + value.item() / len(chosen)
         optimiser.step()
+        bar.set_postfix(loss=f"{logged['total']:.4f}", refresh=False)
         if progress is not None:
             progress(step, logged)
     return decoder.eval(), {k: v.detach() for k, v in planes.items()}

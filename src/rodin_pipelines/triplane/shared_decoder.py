@@ -82,7 +82,7 @@ def shared_decoder_job(
         history: list[dict[str, float]] = []
         decoder, planes = fit_decoder_jointly(
             targets, decoder_config, settings, steps, avatars_per_step, seed,
-            progress=lambda step, losses: history.append(losses),
+            progress=lambda step, losses: history.append(losses), show_progress=True,
         )
         return SharedDecoderFit(decoder, planes, history, fingerprint,
                                 time.perf_counter() - started)
