@@ -46,6 +46,22 @@ def test_render_run_is_tracked_in_mlflow_and_resumes(project_copy):
     assert after == modified
 
 
+def test_fit_run_logs_its_metrics_pictures_and_meshes(project_copy):
+    kedro_run(project_copy, "--pipeline", "render")
+    kedro_run(project_copy, "--pipeline", "fit")
+    assert len(list((project_copy / "data/04_feature/triplanes").glob("*.safetensors"))) == 8
+    mlflow.set_tracking_uri(f"sqlite:///{project_copy / 'mlflow-test.db'}")
+    runs = mlflow.search_runs(experiment_names=["rodin_pipelines_test"], output_format="list",
+                              filter_string="attributes.run_name = 'fit'")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.metrics["fit/psnr_mean"] > 15.0
+    assert run.data.params["fit.resolution"] == "16"
+    client = mlflow.MlflowClient()
+    pictures = {a.path for a in client.list_artifacts(run.info.run_id, "fit")}
+    assert {"fit/fit_comparison.png", "fit/fit_loss_curves.png", "fit/meshes"} <= pictures
+
+
 def test_a_broken_tracking_store_does_not_kill_the_run(project_copy):
     blocker = project_copy / "not-a-folder"
     blocker.write_text("a file where the store's folder should be")

@@ -132,6 +132,7 @@ def run_plane_fits(batch: PlaneFitBatch, root: str | Path, progress: bool = True
     pending = [j for j in batch.jobs if not is_fitted(root / f"{j.avatar_id}{TRIPLANE_SUFFIX}",
                                                          j.fingerprint)]
     skipped = tuple(sorted({j.avatar_id for j in batch.jobs} - {j.avatar_id for j in pending}))
+    _join_launcher_process_group()
     if dist.is_available() and dist.is_initialized():
         shard = Shard(dist.get_rank(), dist.get_world_size())
         _fit_shard(pending, batch, root, progress and shard.index == 0, shard)
@@ -168,6 +169,15 @@ def _spawned_worker(rank: int, jobs: list[PlaneFitJob], batch: PlaneFitBatch, ro
         dist.barrier()
     finally:
         dist.destroy_process_group()
+
+
+def _join_launcher_process_group() -> None:
+    """Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) join its process group, so
+    each rank fits its own share; gloo is enough, ranks only meet at a barrier."""
+    if not dist.is_available() or dist.is_initialized():
+        return
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and "MASTER_ADDR" in os.environ:
+        dist.init_process_group("gloo", init_method="env://")
 
 
 def _free_port() -> int:
