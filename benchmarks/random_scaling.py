@@ -73,9 +73,9 @@ def main() -> None:
         clean, rescaled = [], []
         for number, folder in enumerate(held_out):
             avatar = read_avatar_folder(folder)
-            fitted = fit_planes(load_fit_target(str(folder), scene), decoder,
+            fitted = fit_planes([load_fit_target(str(folder), scene)], decoder,
                                 replace(base, rescale_probability=0.0, plane_learning_rate=0.08),
-                                arguments.phase2_steps, seed=number, start=start)
+                                arguments.phase2_steps, seed=number, start=start)[0]
             views = avatar.split_indices(TEST_SPLIT)
             truth = avatar.images[views]
             clean.append(view_psnr(render_planes(fitted, decoder, avatar, views, evaluation),

@@ -127,3 +127,23 @@ def test_mesh_of_a_fitted_ball_is_closed_and_the_right_size():
     assert abs(distances.mean().item() - radius) < 0.05
     expected_volume = 4 / 3 * 3.14159 * radius**3
     assert abs(mesh.volume - expected_volume) / expected_volume < 0.2
+
+
+def test_batched_avatars_do_not_leak_into_each_other(tiny_avatar):
+    """Several avatars per step share tensors, never gradients: avatar 0's loss moves only
+    avatar 0's plane, and every training ray reaches the field (none misses the cube)."""
+    from rodin_pipelines.triplane.fitting import fit_losses
+
+    target = fit_target_from_views(tiny_avatar)
+    other = fit_target_from_views(tiny_avatar)
+    other.avatar_id = "other"
+    settings = FitSettings(resolution=8, channels=4, rays_per_step=64, points_per_step=0,
+                           rescale_probability=0.0)
+    decoder = TriplaneDecoder(DecoderConfig(channels=4, hidden=8))
+    planes = (torch.randn(2, 3, 4, 8, 8) * 0.1).requires_grad_()
+    losses = fit_losses(planes, decoder, [target, other], settings, torch.Generator())
+    assert losses["per_avatar"].shape == (2,)
+    losses["per_avatar"][0].backward()
+    assert planes.grad[0].abs().sum() > 0 and planes.grad[1].abs().sum() == 0
+    crossing = target.pixels_crossing_the_cube()
+    assert 0 < len(crossing) <= target.premultiplied.shape[0] * target.premultiplied.shape[1]

@@ -19,3 +19,25 @@ class TriplaneField:
 
     def __call__(self, points: Tensor) -> tuple[Tensor, Tensor]:
         return self.decoder(sample_triplane(self.planes, points, self.bound))
+
+
+class BatchedTriplaneField:
+    """``B`` tri-planes ``(B, 3, C, R, R)`` as one field over points grouped by avatar.
+
+    The points ``(P, 3)`` it receives must come in ``B`` equal consecutive blocks, block ``b``
+    belonging to avatar ``b`` (rays rendered without compaction, as the fitting does); the result
+    keeps that order.
+    """
+
+    def __init__(self, planes: Tensor, decoder: TriplaneDecoder, bound: float = SCENE_BOUND):
+        self.planes = planes
+        self.decoder = decoder
+        self.bound = bound
+
+    def __call__(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        batch = self.planes.shape[0]
+        if points.shape[0] % batch:
+            raise ValueError(f"{points.shape[0]} points do not split into {batch} equal blocks")
+        features = sample_triplane(self.planes, points.reshape(batch, -1, 3), self.bound)
+        density, colour = self.decoder(features)
+        return density.reshape(-1), colour.reshape(-1, 3)

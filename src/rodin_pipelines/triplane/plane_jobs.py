@@ -59,6 +59,8 @@ class PlaneFitBatch:
         steps: optimisation steps per avatar.
         scene: how to rebuild procedural scenes for 3D supervision (``None``: photometric only).
         processes: CPU worker processes when not launched by torchrun (1: in this process).
+        avatars_per_step: avatars fitted together in one batch (independent losses, shared
+            tensors; faster on a CPU than one by one).
         threads_per_process: torch intra-op threads of each worker.
         precomputed: planes already fitted in phase 1, written as they are.
         start: where every phase-2 fit starts (the mean phase-1 tri-plane), ``None``: random.
@@ -71,6 +73,7 @@ class PlaneFitBatch:
     steps: int
     scene: SceneSettings | None = None
     processes: int = 1
+    avatars_per_step: int = 1
     threads_per_process: int = 1
     precomputed: dict[str, torch.Tensor] = field(default_factory=dict)
     start: torch.Tensor | None = None
@@ -84,10 +87,13 @@ class PlaneFitReport:
 
 
 def plane_fit_fingerprint(decoder_hash: str, settings: FitSettings, steps: int,
-                          avatar_fingerprint: str, seed: int, supervised_3d: bool) -> str:
-    """Hash of everything that determines a fitted tri-plane."""
+                          avatar_fingerprint: str, seed: int, supervised_3d: bool,
+                          avatars_per_step: int = 1) -> str:
+    """Hash of everything that determines a fitted tri-plane (up to which avatars share its
+    batch, which changes the random draws but not what is fitted)."""
     payload = json.dumps({"decoder": decoder_hash, "settings": asdict(settings), "steps": steps,
-                          "avatar": avatar_fingerprint, "seed": seed, "3d": supervised_3d},
+                          "avatar": avatar_fingerprint, "seed": seed, "3d": supervised_3d,
+                          "per_step": avatars_per_step},
                          sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -102,24 +108,32 @@ def is_fitted(path: Path, fingerprint: str) -> bool:
         return False
 
 
-def fit_and_write(job: PlaneFitJob, batch: PlaneFitBatch, decoder: TriplaneDecoder,
+def fit_and_write(jobs: list[PlaneFitJob], batch: PlaneFitBatch, decoder: TriplaneDecoder,
                   root: Path, shard: Shard = Shard()) -> None:
-    """Fit one avatar with the frozen decoder and write ``<root>/<id>.safetensors``."""
+    """Fit a few avatars together with the frozen decoder; write ``<root>/<id>.safetensors``
+    for each (phase-1 avatars are written as they are)."""
     started = time.perf_counter()
-    if job.avatar_id in batch.precomputed:
-        planes = batch.precomputed[job.avatar_id]
-    else:
-        target = load_fit_target(job.avatar_folder, batch.scene)
-        planes = fit_planes(target, decoder, batch.settings, batch.steps, job.seed,
+    fresh = [job for job in jobs if job.avatar_id not in batch.precomputed]
+    fitted = dict(batch.precomputed)
+    if fresh:
+        targets = [load_fit_target(job.avatar_folder, batch.scene) for job in fresh]
+        planes = fit_planes(targets, decoder, batch.settings, batch.steps, fresh[0].seed,
                             start=batch.start)
-    save_triplane(root / f"{job.avatar_id}{TRIPLANE_SUFFIX}", planes, {
-        "avatar_id": job.avatar_id,
-        DECODER_FINGERPRINT_KEY: decoder_fingerprint(decoder),
-        FIT_FINGERPRINT_KEY: job.fingerprint,
-        "fit_seconds": f"{time.perf_counter() - started:.3f}",
-        "phase": "1" if job.avatar_id in batch.precomputed else "2",
-        "shard": f"{shard.index}/{shard.count}",
-    })
+        fitted.update({job.avatar_id: plane for job, plane in zip(fresh, planes)})
+    seconds = (time.perf_counter() - started) / max(len(fresh), 1)
+    for job in jobs:
+        phase_one = job.avatar_id in batch.precomputed
+        save_triplane(root / f"{job.avatar_id}{TRIPLANE_SUFFIX}", fitted[job.avatar_id], {
+            "avatar_id": job.avatar_id,
+            DECODER_FINGERPRINT_KEY: decoder_fingerprint(decoder),
+            FIT_FINGERPRINT_KEY: job.fingerprint,
+            "fit_seconds": f"{0.0 if phase_one else seconds:.3f}",
+            "phase": "1" if phase_one else "2",
+            "shard": f"{shard.index}/{shard.count}",
+            "fit_settings": json.dumps({"steps": batch.steps, "avatars_per_step":
+                                        batch.avatars_per_step, **asdict(batch.settings)},
+                                       default=str),
+        })
 
 
 def run_plane_fits(batch: PlaneFitBatch, root: str | Path, progress: bool = True
@@ -153,9 +167,14 @@ def _fit_shard(jobs: list[PlaneFitJob], batch: PlaneFitBatch, root: Path, progre
     decoder = TriplaneDecoder(batch.decoder_config)
     decoder.load_state_dict(batch.decoder_state)
     decoder.eval()
-    for job in tqdm(shard.select(jobs), desc=f"fitting tri-planes -> {root}", unit="avatar",
-                    disable=not progress):
-        fit_and_write(job, batch, decoder, root, shard)
+    mine = shard.select(jobs)
+    size = max(batch.avatars_per_step, 1)
+    with tqdm(total=len(mine), desc=f"fitting tri-planes -> {root}", unit="avatar",
+              disable=not progress) as bar:
+        for first in range(0, len(mine), size):
+            group = mine[first:first + size]
+            fit_and_write(group, batch, decoder, root, shard)
+            bar.update(len(group))
 
 
 def _spawned_worker(rank: int, jobs: list[PlaneFitJob], batch: PlaneFitBatch, root: str,

@@ -15,7 +15,8 @@ from torch import Tensor
 
 from rodin_pipelines.avatars.folder import TRAIN_SPLIT, AvatarViews
 from rodin_pipelines.rendering.cameras import SCENE_BOUND, Cameras
-from rodin_pipelines.rendering.rays import Rays, rays_from_pixels
+from rodin_pipelines.rendering.ray_box import near_far_from_box
+from rodin_pipelines.rendering.rays import Rays, rays_from_cameras, rays_from_pixels
 from rodin_pipelines.rendering.volume_renderer import RadianceField
 
 NEAR_SURFACE_DISTANCE = 0.06
@@ -32,6 +33,9 @@ class FitTarget:
         cameras: the ``V`` training cameras.
         scene: the ground-truth field for 3D supervision, or ``None`` (photometric only).
         surface_points: ``(M, 3)`` points near the ground-truth surface (``None`` without scene).
+        crossing_pixels: flat ``(view, pixel)`` indices ``(K,)`` of the rays that cross the
+            scene cube; only those are trained on (the others see nothing but background, and
+            batched fitting needs every ray to reach the field). ``None``: computed on first use.
     """
 
     avatar_id: str
@@ -39,6 +43,14 @@ class FitTarget:
     cameras: Cameras
     scene: RadianceField | None = None
     surface_points: Tensor | None = None
+    crossing_pixels: Tensor | None = None
+
+    def pixels_crossing_the_cube(self) -> Tensor:
+        """Flat indices of the training pixels whose rays cross the scene cube (cached)."""
+        if self.crossing_pixels is None:
+            _, _, hit = near_far_from_box(rays_from_cameras(self.cameras), SCENE_BOUND)
+            self.crossing_pixels = hit.nonzero().squeeze(-1)
+        return self.crossing_pixels
 
 
 def premultiplied_pixels(images: Tensor) -> Tensor:
@@ -67,8 +79,9 @@ def random_ray_batch(target: FitTarget, count: int, generator: torch.Generator,
     ``foreground_fraction`` of the rays go through pixels the avatar covers (alpha > 0): most
     pixels are empty background, which a few rays suffice to keep empty.
     """
-    views, pixels = target.premultiplied.shape[:2]
-    flat = torch.randint(views * pixels, (count,), generator=generator)
+    pixels = target.premultiplied.shape[1]
+    crossing = target.pixels_crossing_the_cube()
+    flat = crossing[torch.randint(len(crossing), (count,), generator=generator)]
     if foreground_fraction > 0:
         covered = (target.premultiplied[..., 3].reshape(-1) > 0).nonzero().squeeze(-1)
         chosen = round(foreground_fraction * count)

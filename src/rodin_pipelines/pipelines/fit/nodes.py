@@ -94,6 +94,7 @@ def plan_plane_fits(avatars: dict[str, AvatarFolderReader], shared_decoder: Shar
             fingerprint=plane_fit_fingerprint(
                 decoder_hash, settings, fit["phase2"]["steps"],
                 str(reader.meta().get("fingerprint")), fit["seed"] + number, scene is not None,
+                fit["phase2"]["avatars_per_step"],
             ),
             seed=fit["seed"] + number,
         )
@@ -107,6 +108,7 @@ def plan_plane_fits(avatars: dict[str, AvatarFolderReader], shared_decoder: Shar
         steps=fit["phase2"]["steps"],
         scene=scene,
         processes=fit["phase2"]["processes"],
+        avatars_per_step=fit["phase2"]["avatars_per_step"],
         threads_per_process=fit["phase2"]["threads_per_process"],
         precomputed=dict(shared_decoder.planes),
         start=mean_planes(list(shared_decoder.planes.values())) if fit["phase2"]["start_from_mean"]
