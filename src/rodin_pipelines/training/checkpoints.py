@@ -1,0 +1,56 @@
+"""Checkpoints that survive kills and load safely.
+
+Lightning's ``ModelCheckpoint`` writes straight to its target; a kill mid-write can leave a
+truncated ``last.ckpt`` that the next run would try to resume from. :class:`AtomicCheckpoint`
+writes to a temporary sibling and renames. Resuming is explicit: ``"last"`` continues from the
+newest checkpoint if there is one, a path must exist, ``None`` starts afresh.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import ModelCheckpoint
+
+from rodin_pipelines.atomic_files import TEMPORARY_PREFIX
+
+LAST = "last"
+"""``resume`` value meaning: continue from ``<checkpoint_dir>/last.ckpt`` when it exists."""
+LAST_CHECKPOINT = "last.ckpt"
+
+
+class AtomicCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` whose files appear complete or not at all."""
+
+    def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
+        target = Path(filepath)
+        temporary = target.with_name(f"{TEMPORARY_PREFIX}{target.name}")
+        trainer.save_checkpoint(str(temporary), self.save_weights_only)
+        if trainer.is_global_zero:
+            os.replace(temporary, target)
+        self._last_global_step_saved = trainer.global_step
+        self._last_checkpoint_saved = filepath
+        trainer.strategy.barrier()
+
+
+def resume_path(resume: str | None, checkpoint_dir: str | Path) -> str | None:
+    """The checkpoint to resume from, or ``None`` to start afresh.
+
+    Raises:
+        FileNotFoundError: ``resume`` names a checkpoint file that does not exist.
+    """
+    if resume is None:
+        return None
+    if resume == LAST:
+        last = Path(checkpoint_dir) / LAST_CHECKPOINT
+        return str(last) if last.is_file() else None
+    named = Path(resume)
+    if not named.is_file():
+        raise FileNotFoundError(
+            f"{named}: checkpoint to resume from not found. Fix: point `resume` at an existing "
+            f".ckpt file, use `last` to continue from {Path(checkpoint_dir) / LAST_CHECKPOINT} "
+            "when present, or null to start afresh"
+        )
+    return str(named)

@@ -1,0 +1,112 @@
+"""The shared trainer factory: resume after a kill, safe checkpoints, DDP, MLflow."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import mlflow
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from rodin_pipelines.training.checkpoints import resume_path
+from rodin_pipelines.training.trainer_factory import (
+    TrainerSettings,
+    build_trainer,
+    fit_resumably,
+)
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from tiny_model import TinyRegression, regression_data  # noqa: E402
+
+
+def settings_in(folder: Path, **changes) -> TrainerSettings:
+    defaults = dict(max_steps=40, checkpoint_dir=str(folder / "checkpoints"),
+                    checkpoint_every_n_steps=10, log_every_n_steps=5)
+    return TrainerSettings(**{**defaults, **changes})
+
+
+def quiet(**options):
+    return dict(enable_progress_bar=False, **options)
+
+
+KILLED_TRAINING = textwrap.dedent("""
+    import os, sys
+    import pytorch_lightning as pl
+    sys.path.insert(0, sys.argv[2])
+    from tiny_model import TinyRegression, regression_data
+    from rodin_pipelines.training.trainer_factory import TrainerSettings, build_trainer, fit_resumably
+
+    class Kill(pl.Callback):
+        def on_train_batch_end(self, trainer, *args):
+            if trainer.global_step == 25:
+                os._exit(9)  # like a SIGKILL: no cleanup, no final checkpoint
+
+    settings = TrainerSettings(max_steps=40, checkpoint_dir=sys.argv[1],
+                               checkpoint_every_n_steps=10, log_every_n_steps=5)
+    trainer = build_trainer(settings, callbacks=[Kill()], enable_progress_bar=False)
+    fit_resumably(trainer, TinyRegression(), settings, train_dataloaders=regression_data())
+""")
+
+
+def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path):
+    settings = settings_in(tmp_path)
+    killed = subprocess.run([sys.executable, "-c", KILLED_TRAINING, settings.checkpoint_dir,
+                             str(HERE)], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    last = Path(settings.checkpoint_dir) / "last.ckpt"
+    saved = torch.load(last, weights_only=True)
+    assert saved["global_step"] == 20
+
+    class WeightsAtStart(pl.Callback):
+        def on_train_start(self, trainer, module):
+            self.weight = module.layer.weight.detach().clone()
+
+    start = WeightsAtStart()
+    model = TinyRegression()
+    trainer = build_trainer(settings, callbacks=[start], **quiet())
+    fit_resumably(trainer, model, settings, train_dataloaders=regression_data())
+    assert torch.equal(start.weight, saved["state_dict"]["layer.weight"])
+    assert model.first_step == 20 and trainer.global_step == 40
+    assert not list(Path(settings.checkpoint_dir).glob(".tmp-*"))
+
+
+def test_checkpoints_load_with_weights_only(tmp_path):
+    settings = settings_in(tmp_path, max_steps=10, resume=None)
+    trainer = build_trainer(settings, **quiet())
+    fit_resumably(trainer, TinyRegression(), settings, train_dataloaders=regression_data())
+    state = torch.load(Path(settings.checkpoint_dir) / "last.ckpt", weights_only=True)
+    assert set(state["state_dict"]) == {"layer.weight", "layer.bias"}
+
+
+def test_a_named_checkpoint_that_is_missing_is_an_explicit_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="checkpoint to resume from not found"):
+        resume_path(str(tmp_path / "nope.ckpt"), tmp_path)
+    assert resume_path("last", tmp_path) is None  # nothing to resume: start afresh
+    assert resume_path(None, tmp_path) is None
+
+
+def test_metrics_go_to_the_active_mlflow_run(tmp_path):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    settings = settings_in(tmp_path, max_steps=10, resume=None)
+    with mlflow.start_run() as run:
+        trainer = build_trainer(settings, **quiet())
+        fit_resumably(trainer, TinyRegression(), settings, train_dataloaders=regression_data())
+    history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "train/loss")
+    assert len(history) >= 2
+
+
+def test_two_process_ddp_keeps_weights_identical_and_noise_different(tmp_path):
+    record = tmp_path / "record"
+    record.mkdir()
+    settings = settings_in(tmp_path, max_steps=12, resume=None, devices=2,
+                           strategy="ddp_spawn")
+    trainer = build_trainer(settings, **quiet())
+    fit_resumably(trainer, TinyRegression(record=str(record)), settings)
+    result = json.loads((record / "weights.json").read_text())
+    assert result["world_size"] == 2 and result["max_rank_difference"] == 0.0
+    noise = [json.loads((record / f"noise-rank{r}.json").read_text()) for r in range(2)]
+    assert noise[0] != noise[1]
