@@ -1,0 +1,36 @@
+"""How well a CLIP links avatars and words: retrieval and zero-shot attribute accuracy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+
+def retrieval_accuracy(image_embeddings: Tensor, text_embeddings: Tensor) -> dict[str, float]:
+    """Top-1 accuracy of matching ``B`` images to their ``B`` texts (row i belongs to text i),
+    both ways, from unit embeddings ``(B, D)``. Chance is ``1 / B``."""
+    similarity = image_embeddings @ text_embeddings.T
+    truth = torch.arange(len(similarity))
+    return {
+        "image_to_text_top1": (similarity.argmax(dim=1) == truth).float().mean().item(),
+        "text_to_image_top1": (similarity.argmax(dim=0) == truth).float().mean().item(),
+        "chance": 1.0 / len(similarity),
+    }
+
+
+def zero_shot_accuracy(image_embeddings: Tensor, labels: Sequence[str],
+                       class_embeddings: Tensor, class_names: Sequence[str]) -> float:
+    """Share of images whose most similar class prompt is their own label.
+
+    ``class_embeddings`` ``(K, D)`` embed one prompt per class (e.g. "a person with red hair"),
+    ``labels`` hold each image's class name. Chance is ``1 / K``.
+    """
+    index = {name: i for i, name in enumerate(class_names)}
+    unknown = sorted(set(labels) - set(index))
+    if unknown:
+        raise ValueError(f"labels {unknown} have no class prompt")
+    predicted = (image_embeddings @ class_embeddings.T).argmax(dim=1)
+    truth = torch.tensor([index[label] for label in labels])
+    return (predicted == truth).float().mean().item()

@@ -1,0 +1,37 @@
+"""CLIP embeddings of avatar views and of texts: the latent space every generation mode shares.
+
+``e = CLIP_image(frontal view)`` is an avatar's latent (method §4). Images are composited on a
+white background, resized and normalised exactly as in training without augmentation, and
+embeddings are L2-normalised, so cosine similarity is a dot product.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rodin_pipelines.models.clip_loader import LoadedClip
+from rodin_pipelines.training.clip_data import clip_image_transform, over_background
+
+EMBEDDING_BACKGROUND = (1.0, 1.0, 1.0)
+"""Background behind transparent pixels when embedding a view (white, like a portrait)."""
+
+
+@torch.no_grad()
+def embed_views(clip: LoadedClip, views: Tensor, batch_size: int = 64) -> Tensor:
+    """Straight RGBA views ``(B, H, W, 4)`` → unit image embeddings ``(B, D)``."""
+    transform = clip_image_transform(clip.image_size, augmentation=None)
+    background = torch.tensor(EMBEDDING_BACKGROUND)
+    images = torch.stack([transform(over_background(view, background)) for view in views])
+    parts = [clip.model.encode_image(images[i:i + batch_size], normalize=True)
+             for i in range(0, len(images), batch_size)]
+    return torch.cat(parts)
+
+
+@torch.no_grad()
+def embed_texts(clip: LoadedClip, texts: list[str]) -> Tensor:
+    """Texts → unit text embeddings ``(T, D)``; an empty text is an error, not a silent zero."""
+    if not texts or any(not text.strip() for text in texts):
+        raise ValueError("cannot embed an empty prompt; give a description such as "
+                         "'a smiling woman with long red hair'")
+    return clip.model.encode_text(clip.tokenizer(texts), normalize=True)

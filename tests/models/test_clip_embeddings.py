@@ -1,0 +1,39 @@
+"""Embeddings and the CLIP quality measures, against hand-made cases."""
+
+import pytest
+import torch
+
+from rodin_pipelines.evaluation.clip_quality import retrieval_accuracy, zero_shot_accuracy
+from rodin_pipelines.models.clip_loader import ClipChoice, load_clip
+from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
+
+
+def test_retrieval_accuracy_counts_matches_both_ways():
+    images = torch.eye(3)
+    texts = torch.eye(3)[[0, 2, 1]]  # texts 1 and 2 swapped
+    scores = retrieval_accuracy(images, texts)
+    assert scores["image_to_text_top1"] == pytest.approx(1 / 3)
+    assert scores["text_to_image_top1"] == pytest.approx(1 / 3)
+    assert retrieval_accuracy(images, torch.eye(3))["image_to_text_top1"] == 1.0
+
+
+def test_zero_shot_accuracy_against_labels():
+    classes = torch.eye(2)
+    images = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    assert zero_shot_accuracy(images, ["red", "red", "blue"], classes, ["red", "blue"]) == 1.0
+    assert zero_shot_accuracy(images, ["blue", "red", "blue"], classes, ["red", "blue"]) == \
+        pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="no class prompt"):
+        zero_shot_accuracy(images, ["green"] * 3, classes, ["red", "blue"])
+
+
+def test_embeddings_are_unit_deterministic_and_reject_empty_prompts():
+    clip = load_clip(ClipChoice())
+    views = torch.rand(3, 32, 32, 4)
+    first, second = embed_views(clip, views), embed_views(clip, views)
+    assert torch.equal(first, second)
+    assert torch.allclose(first.norm(dim=-1), torch.ones(3), atol=1e-5)
+    texts = embed_texts(clip, ["a man with a beard", "a woman in a red shirt"])
+    assert texts.shape == (2, first.shape[1])
+    with pytest.raises(ValueError, match="empty prompt"):
+        embed_texts(clip, ["  "])
