@@ -37,3 +37,18 @@ def test_embeddings_are_unit_deterministic_and_reject_empty_prompts():
     assert texts.shape == (2, first.shape[1])
     with pytest.raises(ValueError, match="empty prompt"):
         embed_texts(clip, ["  "])
+
+
+def test_editing_with_strength_zero_is_the_identity_and_moves_towards_the_edit():
+    from rodin_pipelines.models.latent_editing import edit, edit_direction
+
+    clip = load_clip(ClipChoice())
+    latent = embed_views(clip, torch.rand(1, 32, 32, 4))[0]
+    source, target = "a man with short hair", "a man with short red hair"
+    assert torch.equal(edit(clip, latent, source, target, 0.0), latent)
+    direction = edit_direction(clip, source, target)
+    edited = edit(clip, latent, source, target, 0.5)
+    assert edited.norm().item() == pytest.approx(1.0, abs=1e-5)
+    assert (edited @ direction) > (latent @ direction) + 0.1
+    with pytest.raises(ValueError, match="nothing to edit"):
+        edit_direction(clip, source, source)
