@@ -1,0 +1,80 @@
+"""The encoder stage on the test profile: CLIP weights, embeddings, quality metrics, resume."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+from kedro_datasets.pandas import CSVDataset
+
+from rodin_pipelines.configuration import CUSTOM_RESOLVERS
+from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
+from rodin_pipelines.datasets.fit_files import TensorFileDataset
+from rodin_pipelines.pipelines.encoder import create_pipeline as encoder_pipeline
+from rodin_pipelines.pipelines.render import create_pipeline as render_pipeline
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def load_profile(folder: Path) -> dict:
+    loader = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="test",
+                               merge_strategy={"parameters": "soft"},
+                               custom_resolvers=CUSTOM_RESOLVERS)
+    params = loader["parameters"]
+    params["encoder"]["training"]["trainer"]["checkpoint_dir"] = str(folder / "checkpoints")
+    return params
+
+
+def catalog_in(folder: Path, params: dict) -> DataCatalog:
+    datasets = {
+        "avatars": AvatarFolderDataset(str(folder / "avatars"), progress=False),
+        "avatar_index": CSVDataset(filepath=str(folder / "index.csv"), save_args={"index": False}),
+        "clip_weights": TensorFileDataset(str(folder / "clip.safetensors")),
+        "avatar_embeddings": TensorFileDataset(str(folder / "embeddings.safetensors")),
+        "params:render": MemoryDataset(params["render"]),
+        "params:render.contact_sheet": MemoryDataset(params["render"]["contact_sheet"]),
+        "params:encoder": MemoryDataset(params["encoder"]),
+    }
+    return DataCatalog(datasets)
+
+
+
+
+@pytest.fixture(scope="module")
+def encoded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("encoder")
+    params = load_profile(folder)
+    catalog = catalog_in(folder, params)
+    SequentialRunner().run(render_pipeline(), catalog)
+    outputs = SequentialRunner().run(encoder_pipeline(), catalog)
+    return folder, params, catalog, outputs["encoder_metrics"].load()
+
+
+def test_embeddings_are_unit_vectors_frontal_first_for_every_avatar(encoded):
+    folder, params, catalog, _ = encoded
+    embeddings = catalog.load("avatar_embeddings")
+    avatars = sorted(p.name for p in (folder / "avatars").iterdir())
+    assert sorted(embeddings) == avatars
+    first = embeddings[avatars[0]]
+    assert first.shape[0] == 1 + params["encoder"]["embeddings"]["extra_views"]
+    assert torch.allclose(first.norm(dim=-1), torch.ones(first.shape[0]), atol=1e-5)
+
+
+def test_metrics_report_retrieval_and_zero_shot_with_their_chance_levels(encoded):
+    metrics = encoded[3]
+    assert metrics["heldout_avatars"] == 2
+    for name in ("hair_colour", "clothing_colour", "glasses", "hat"):
+        assert 0.0 <= metrics[f"zero_shot_{name}"] <= 1.0
+        assert 0.0 < metrics[f"zero_shot_{name}_chance"] < 1.0
+    assert metrics["retrieval_chance"] == 0.5
+
+
+def test_a_rerun_resumes_from_the_finished_checkpoint_and_gives_the_same_weights(encoded):
+    folder, params, catalog, _ = encoded
+    weights = catalog.load("clip_weights")
+    again = catalog_in(folder, params)
+    SequentialRunner().run(encoder_pipeline().only_nodes("train_domain_clip"), again)
+    for name, tensor in again.load("clip_weights").items():
+        assert torch.equal(tensor, weights[name]), name
