@@ -22,9 +22,19 @@ ZERO_SHOT_PROMPTS = {
     "hair_colour": "a person with {} hair",
     "clothing_colour": "a person in a {} shirt",
     "glasses": "a person with {} glasses",
-    "hat": "a person wearing a {} hat",
+    "hat": "a person wearing a {}",
 }
-"""Prompt per attribute for zero-shot accuracy; "none" values read as "no"."""
+"""Prompt per attribute for zero-shot accuracy, worded like the captions; an absent accessory
+("none") is prompted as plain "a person", since captions never mention what is not there."""
+
+ABSENT = "none"
+
+
+def zero_shot_prompt(attribute: str, value: str) -> str:
+    """The class prompt of ``value`` of ``attribute`` (``top_hat`` → "a person wearing a top hat")."""
+    if value == ABSENT:
+        return "a person"
+    return ZERO_SHOT_PROMPTS[attribute].format(value.replace("_", " "))
 
 
 def avatars_of_split(avatars: dict[str, AvatarFolderReader], index: pd.DataFrame,
@@ -83,10 +93,9 @@ def evaluate_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataF
     images = torch.stack([embeddings[i][0] for i in heldout["avatar_id"]])
     metrics = {f"retrieval_{k}": v for k, v in retrieval_accuracy(
         images, embed_texts(clip, heldout["caption"].tolist())).items()}
-    for attribute, template in ZERO_SHOT_PROMPTS.items():
+    for attribute in ZERO_SHOT_PROMPTS:
         values = sorted(set(avatar_index[attribute]))
-        words = [("no" if v == "none" else v.replace("_", " ")) for v in values]
-        classes = embed_texts(clip, [template.format(w) for w in words])
+        classes = embed_texts(clip, [zero_shot_prompt(attribute, v) for v in values])
         accuracy = zero_shot_accuracy(images, heldout[attribute].tolist(), classes, values)
         metrics[f"zero_shot_{attribute}"] = accuracy
         metrics[f"zero_shot_{attribute}_chance"] = 1.0 / len(values)
