@@ -69,7 +69,7 @@ class AvatarFolderDataset(AbstractDataset[dict[str, AvatarJob], dict[str, Callab
     def load(self) -> dict[str, AvatarFolderReader]:
         """Lazy readers of every finished avatar folder, by avatar id (sorted)."""
         return {
-            avatar_id: _folder_reader(self._root / avatar_id)
+            avatar_id: AvatarFolderReader(self._root / avatar_id)
             for avatar_id in finished_avatar_ids(self._root)
         }
 
@@ -113,6 +113,3 @@ class AvatarFolderReader:
     def meta(self) -> dict[str, Any]:
         return read_avatar_meta(self.folder) or {}
 
-
-def _folder_reader(folder: Path) -> AvatarFolderReader:
-    return AvatarFolderReader(folder)

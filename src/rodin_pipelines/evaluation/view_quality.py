@@ -13,6 +13,8 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
+from rodin_pipelines.rendering.compositing import straight_rgba_over
+
 EVALUATION_BACKGROUND = (1.0, 1.0, 1.0)
 """Background that RGBA renders are composited on before comparing them (white, as NeRF-synthetic
 evaluations do)."""
@@ -21,9 +23,7 @@ evaluations do)."""
 def over_evaluation_background(images: Tensor) -> Tensor:
     """Straight RGBA ``(V, H, W, 4)`` → RGB ``(V, 3, H, W)`` over the evaluation background."""
     background = torch.tensor(EVALUATION_BACKGROUND, dtype=images.dtype)
-    alpha = images[..., 3:]
-    rgb = images[..., :3] * alpha + background * (1.0 - alpha)
-    return rgb.permute(0, 3, 1, 2).clamp(0.0, 1.0)
+    return straight_rgba_over(images, background).permute(0, 3, 1, 2).clamp(0.0, 1.0)
 
 
 def view_psnr(predicted: Tensor, expected: Tensor) -> float:

@@ -46,6 +46,12 @@ def over_background(premultiplied: Tensor, opacity: Tensor, background: Tensor) 
     return premultiplied + (1.0 - opacity)[..., None] * background
 
 
+def straight_rgba_over(rgba: Tensor, background: Tensor) -> Tensor:
+    """Straight (PNG-style) RGBA ``(..., 4)`` over a background ``(..., 3)`` → RGB ``(..., 3)``."""
+    alpha = rgba[..., 3:]
+    return rgba[..., :3] * alpha + background * (1.0 - alpha)
+
+
 def straight_rgba(premultiplied: Tensor, opacity: Tensor) -> Tensor:
     """Straight (not premultiplied) RGBA ``(..., 4)``, as PNG files store it."""
     colour = premultiplied / opacity.clamp_min(1e-6)[..., None]

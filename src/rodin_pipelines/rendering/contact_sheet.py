@@ -7,6 +7,8 @@ import torch
 from einops import rearrange
 from torch import Tensor
 
+from rodin_pipelines.rendering.compositing import straight_rgba_over
+
 CHECKER_LIGHT = 0.82
 CHECKER_DARK = 0.68
 """Grey levels of the checkerboard drawn behind transparent pixels."""
@@ -26,8 +28,7 @@ def flatten_rgba(images: Tensor, background: Tensor | None = None) -> Tensor:
     height, width = images.shape[-3:-1]
     if background is None:
         background = checkerboard(height, width, square=max(height // 8, 1))
-    alpha = images[..., 3:]
-    return images[..., :3] * alpha + background * (1.0 - alpha)
+    return straight_rgba_over(images, background)
 
 
 def image_grid(images: Tensor, padding: int = 2, padding_value: float = 1.0) -> np.ndarray:

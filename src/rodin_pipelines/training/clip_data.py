@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from rodin_pipelines.avatars.folder import AvatarViews, read_avatar_folder
+from rodin_pipelines.rendering.compositing import straight_rgba_over
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,7 @@ def clip_image_transform(image_size: int, augmentation: Augmentation | None) -> 
 
 def over_background(rgba: Tensor, colour: Tensor) -> Tensor:
     """Straight RGBA ``(H, W, 4)`` → RGB ``(3, H, W)`` over a background colour ``(3,)``."""
-    alpha = rgba[..., 3:]
-    return (rgba[..., :3] * alpha + colour * (1 - alpha)).permute(2, 0, 1)
+    return straight_rgba_over(rgba, colour).permute(2, 0, 1)
 
 
 class AvatarCaptionPairs(Dataset):

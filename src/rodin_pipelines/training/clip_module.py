@@ -27,6 +27,10 @@ class DomainClipSystem(pl.LightningModule):
         self.save_hyperparameters()
         loaded = load_clip(ClipChoice(architecture, checkpoint))
         self.clip = loaded.model.train()
+        # Kept beside the model (not in the checkpoint) so data can be prepared without
+        # building a second CLIP.
+        self.tokenizer = loaded.tokenizer
+        self.image_size = loaded.image_size
         self.loss = ClipLoss()
 
     @classmethod

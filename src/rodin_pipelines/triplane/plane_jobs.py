@@ -109,9 +109,11 @@ def is_fitted(path: Path, fingerprint: str) -> bool:
 
 
 def fit_and_write(jobs: list[PlaneFitJob], batch: PlaneFitBatch, decoder: TriplaneDecoder,
-                  root: Path, shard: Shard = Shard()) -> None:
+                  root: Path, shard: Shard = Shard(), decoder_hash: str | None = None) -> None:
     """Fit a few avatars together with the frozen decoder; write ``<root>/<id>.safetensors``
-    for each (phase-1 avatars are written as they are)."""
+    for each (phase-1 avatars are written as they are). ``decoder_hash`` is the decoder's
+    fingerprint when the caller already has it (it hashes every weight)."""
+    decoder_hash = decoder_hash or decoder_fingerprint(decoder)
     started = time.perf_counter()
     fresh = [job for job in jobs if job.avatar_id not in batch.precomputed]
     fitted = dict(batch.precomputed)
@@ -125,7 +127,7 @@ def fit_and_write(jobs: list[PlaneFitJob], batch: PlaneFitBatch, decoder: Tripla
         phase_one = job.avatar_id in batch.precomputed
         save_triplane(root / f"{job.avatar_id}{TRIPLANE_SUFFIX}", fitted[job.avatar_id], {
             "avatar_id": job.avatar_id,
-            DECODER_FINGERPRINT_KEY: decoder_fingerprint(decoder),
+            DECODER_FINGERPRINT_KEY: decoder_hash,
             FIT_FINGERPRINT_KEY: job.fingerprint,
             "fit_seconds": f"{0.0 if phase_one else seconds:.3f}",
             "phase": "1" if phase_one else "2",
@@ -167,13 +169,14 @@ def _fit_shard(jobs: list[PlaneFitJob], batch: PlaneFitBatch, root: Path, progre
     decoder = TriplaneDecoder(batch.decoder_config)
     decoder.load_state_dict(batch.decoder_state)
     decoder.eval()
+    decoder_hash = decoder_fingerprint(decoder)
     mine = shard.select(jobs)
     size = max(batch.avatars_per_step, 1)
     with tqdm(total=len(mine), desc=f"fitting tri-planes -> {root}", unit="avatar",
               disable=not progress) as bar:
         for first in range(0, len(mine), size):
             group = mine[first:first + size]
-            fit_and_write(group, batch, decoder, root, shard)
+            fit_and_write(group, batch, decoder, root, shard, decoder_hash)
             bar.update(len(group))
 
 

@@ -51,9 +51,8 @@ def train_domain_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.D
     torch.manual_seed(encoder["seed"])
     system = DomainClipSystem(choice.architecture, choice.checkpoint,
                               learning_rate=training["learning_rate"])
-    clip = load_clip(choice)
-    pairs = AvatarCaptionPairs(avatars_of_split(avatars, avatar_index, "train"), clip.tokenizer,
-                               clip.image_size)
+    pairs = AvatarCaptionPairs(avatars_of_split(avatars, avatar_index, "train"),
+                               system.tokenizer, system.image_size)
     loader = DataLoader(pairs, batch_size=min(training["batch_size"], len(pairs)), shuffle=True,
                         drop_last=True)
     settings = TrainerSettings(**training["trainer"], seed=encoder["seed"])
