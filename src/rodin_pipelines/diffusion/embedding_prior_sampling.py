@@ -1,0 +1,48 @@
+"""Sampling CLIP image embeddings from the prior: unconditional, or given text embeddings.
+
+The prior diffuses standardised embeddings (per-dimension mean and std over the training set,
+because unit CLIP vectors have per-dimension spread ~1/sqrt(D), far below the unit noise);
+samples are de-standardised and put back on the unit sphere, where real embeddings live.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rodin_pipelines.diffusion.denoiser import Condition, Denoiser
+from rodin_pipelines.diffusion.samplers import sample
+
+MINIMUM_STD = 1e-6
+
+
+def embedding_statistics(embeddings: Tensor) -> dict[str, Tensor]:
+    """``{"mean": (D,), "std": (D,)}`` of embeddings ``(N, D)``."""
+    if embeddings.shape[0] < 2:
+        raise ValueError(f"need at least 2 embeddings for statistics, got {embeddings.shape[0]}")
+    return {"mean": embeddings.mean(0), "std": embeddings.std(0).clamp_min(MINIMUM_STD)}
+
+
+def standardise(embeddings: Tensor, statistics: dict[str, Tensor]) -> Tensor:
+    return (embeddings - statistics["mean"]) / statistics["std"]
+
+
+def destandardise(standardised: Tensor, statistics: dict[str, Tensor]) -> Tensor:
+    return standardised * statistics["std"] + statistics["mean"]
+
+
+def sample_embeddings(denoiser: Denoiser, statistics: dict[str, Tensor], count: int,
+                      texts: Tensor | None = None, sampler: str = "ddim", steps: int = 50,
+                      guidance_scale: float = 1.0, seed: int = 0) -> Tensor:
+    """``count`` unit embeddings ``(count, D)``.
+
+    ``texts`` is ``None`` (unconditional) or unit text embeddings ``(count, D_text)`` (or
+    ``(1, D_text)``, repeated).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    noise = torch.randn(count, statistics["mean"].numel(), generator=generator)
+    if texts is not None and texts.shape[0] == 1:
+        texts = texts.expand(count, -1)
+    predict = denoiser.predictor(Condition(latent=texts), guidance_scale)
+    samples = sample(sampler, predict, denoiser.schedule, noise, steps, generator=generator)
+    return torch.nn.functional.normalize(destandardise(samples, statistics), dim=-1)

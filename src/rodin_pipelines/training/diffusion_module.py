@@ -1,0 +1,139 @@
+"""THE diffusion LightningModule: the prior, the base and the upsampler all train through it.
+
+Built from plain config (the network's ``_target_`` block and numbers), so checkpoints load with
+``weights_only=True``. A batch is a dict: ``x0`` ``(B, …)`` normalised data, optional ``latent``
+``(B, D)`` (dropped per row with ``condition_dropout`` for classifier-free guidance) and optional
+``context`` ``(B, C', …)`` (the upsampler's low-resolution input). An optional auxiliary loss (the
+upsampler's rendering loss) scores the predicted clean sample. EMA weights are kept beside the
+trained ones and are what sampling uses.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any, Protocol
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+from rodin_pipelines.diffusion.denoiser import Condition, Denoiser
+from rodin_pipelines.diffusion.losses import condition_keep_mask, diffusion_loss
+from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings
+from rodin_pipelines.instantiation import build_from_config
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Several optimisation steps in a row had a non-finite loss on some rank."""
+
+
+class AuxiliaryLoss(Protocol):
+    def __call__(self, predicted_x0: Tensor, batch: dict[str, Any]) -> Tensor: ...
+
+
+class DiffusionSystem(pl.LightningModule):
+    """Trains ``network`` to denoise; keeps an EMA copy for sampling.
+
+    Args:
+        network: ``_target_`` config block of the denoising network.
+        schedule: :class:`ScheduleSettings` fields. parameterisation: ``eps``, ``x0`` or ``v``.
+        condition_dropout: probability that a row's latent is replaced by the null embedding.
+        learning_rate / weight_decay / betas: AdamW. ema_decay: per-step EMA decay.
+        max_nonfinite_steps: this many non-finite steps in a row stop the run.
+        channels_last: train 4D inputs in channels-last memory format (GPU speed).
+        auxiliary_loss / auxiliary_weight: an extra loss on the predicted ``x0`` (not saved in
+            hyperparameters; the caller rebuilds it).
+    """
+
+    def __init__(self, network: dict[str, Any], schedule: dict[str, Any],
+                 parameterisation: str = "eps", condition_dropout: float = 0.2,
+                 learning_rate: float = 1e-4, weight_decay: float = 0.0,
+                 betas: tuple[float, float] = (0.9, 0.999), ema_decay: float = 0.999,
+                 max_nonfinite_steps: int = 5, channels_last: bool = False,
+                 auxiliary_loss: nn.Module | None = None, auxiliary_weight: float = 0.0) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["auxiliary_loss"])
+        self.network = build_from_config(network)
+        self.ema_network = copy.deepcopy(self.network).requires_grad_(False)
+        self.schedule = NoiseSchedule(ScheduleSettings(**schedule))
+        self.denoiser = Denoiser(self.network, self.schedule, parameterisation)
+        self.auxiliary_loss = auxiliary_loss
+        self.nonfinite_in_a_row = 0
+        self.nonfinite_total = 0
+        self._stepped = False
+        if channels_last:
+            self.network.to(memory_format=torch.channels_last)
+
+    def ema_denoiser(self) -> Denoiser:
+        """The denoiser over the EMA weights (what sampling uses)."""
+        return Denoiser(self.ema_network, self.schedule, self.hparams.parameterisation)
+
+    def _prepare(self, tensor: Tensor | None) -> Tensor | None:
+        if tensor is not None and tensor.dim() == 4 and self.hparams.channels_last:
+            return tensor.contiguous(memory_format=torch.channels_last)
+        return tensor
+
+    def training_step(self, batch: dict[str, Any], batch_index: int) -> Tensor | None:
+        x0 = self._prepare(batch["x0"])
+        latent = batch.get("latent")
+        keep = None if latent is None else condition_keep_mask(
+            x0.shape[0], self.hparams.condition_dropout, x0.device)
+        result = diffusion_loss(self.denoiser, x0,
+                                Condition(latent, self._prepare(batch.get("context"))), keep)
+        loss = result.per_sample.mean()
+        self.log("train/diffusion_loss", loss.detach(), prog_bar=True)
+        if self.auxiliary_loss is not None and self.hparams.auxiliary_weight > 0:
+            auxiliary = self.auxiliary_loss(result.prediction.x0, batch)
+            self.log("train/auxiliary_loss", auxiliary.detach())
+            loss = loss + self.hparams.auxiliary_weight * auxiliary
+        self._stepped = self._all_ranks_finite(loss)
+        if not self._stepped:
+            return None
+        self.log("train/loss", loss.detach())
+        return loss
+
+    def _all_ranks_finite(self, loss: Tensor) -> bool:
+        """Agree across ranks whether to step (one rank's NaN skips the step everywhere)."""
+        finite = self.trainer.strategy.reduce_boolean_decision(bool(torch.isfinite(loss)),
+                                                               all=True)
+        if finite:
+            self.nonfinite_in_a_row = 0
+            return True
+        self.nonfinite_in_a_row += 1
+        self.nonfinite_total += 1
+        self.log("train/nonfinite_steps_skipped", float(self.nonfinite_total))
+        logger.warning("non-finite loss at step %d (rank %d): step skipped",
+                       self.global_step, self.global_rank)
+        if self.nonfinite_in_a_row >= self.hparams.max_nonfinite_steps:
+            raise TrainingDivergedError(
+                f"loss was non-finite for {self.nonfinite_in_a_row} steps in a row, up to step "
+                f"{self.global_step}. Fix: lower the learning rate, enable gradient clipping, or "
+                "check the training data for NaN (the fit stage's tri-planes); then rerun to "
+                "resume from the last checkpoint"
+            )
+        return False
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_index: int) -> None:
+        if not self._stepped:
+            return
+        # Warm-up (as in many EMA implementations): early averages follow the fast-moving weights
+        # instead of staying near the random initialisation.
+        decay = min(self.hparams.ema_decay, (1.0 + self.global_step) / (10.0 + self.global_step))
+        with torch.no_grad():
+            for ema, live in zip(self.ema_network.parameters(), self.network.parameters()):
+                ema.lerp_(live.detach(), 1.0 - decay)
+            for ema, live in zip(self.ema_network.buffers(), self.network.buffers()):
+                ema.copy_(live)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(self.network.parameters(), lr=self.hparams.learning_rate,
+                                 weight_decay=self.hparams.weight_decay,
+                                 betas=tuple(self.hparams.betas))
+
+
+def ema_weights(system: DiffusionSystem) -> dict[str, Tensor]:
+    """The EMA network's weights, detached on the CPU (what the stage writes to safetensors)."""
+    return {k: v.detach().cpu().contiguous() for k, v in system.ema_network.state_dict().items()}
