@@ -29,7 +29,11 @@ def plan_render_jobs(render: dict[str, Any]) -> tuple[dict[str, AvatarJob], pd.D
     )
     views = ViewPlan(**render["views"])
     shard = shard_from_environment(render["shard"]["index"], render["shard"]["count"])
-    renderer = build_from_config(render["backend"])
+    # render.backend stays the built-in renderer's block (the fit stage reads its scene
+    # settings); use_blender picks the Blender block, which renders the same scenes.
+    renderer = build_from_config(
+        render["blender_backend"] if render.get("use_blender", False) else render["backend"]
+    )
     jobs = avatar_jobs(shard.select(plans), renderer, CameraRig(**render["camera_rig"]), views)
     return jobs, pd.DataFrame(index_rows(plans, views))
 
