@@ -1,0 +1,197 @@
+"""The roll-out U-Net: RODIN's denoiser on rolled-out tri-planes (method §3, §4, §6).
+
+guided-diffusion's U-Net (ADM) on the map ``(B, C, R, 3R)``, with every conv and norm applied per
+plane (:mod:`.plane_ops`), 3D-aware convolution in the residual blocks of chosen levels
+(:mod:`.aware_conv`), global attention at chosen resolutions, and latent conditioning: a small
+trainable head maps the frozen CLIP image embedding e of the avatar's frontal view to a vector
+added to the timestep embedding, which every ResBlock feeds to its scale-shift norm (AdaGN).
+Rows whose condition is dropped use a learned null embedding instead, which is how
+classifier-free guidance trains the unconditional model inside the conditional one.
+
+The upsampler (method §5) is the same class with ``in_channels = 2C``: the caller concatenates
+the noisy high-resolution map with the low-resolution map brought up by
+:func:`.plane_ops.upsample_rolled_out`, as ADM's ``SuperResModel`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from rodin_pipelines.models.plane_ops import (PlaneConv2d, PlaneDownsample, PlaneGroupNorm,
+                                              PlaneUpsample, zero_module)
+from rodin_pipelines.models.unet_blocks import (AttentionBlock, EmbeddedSequential, ResBlock,
+                                                timestep_embedding)
+from rodin_pipelines.triplane.layout import PLANE_COUNT
+
+
+class RollOutUNet(nn.Module):
+    """Denoiser ``(B, C_in, R, 3R)``, t ``(B,)``, e ``(B, D)`` → ``(B, C_out, R, 3R)``.
+
+    Level ``l`` works at plane resolution ``R / 2^l`` with ``model_channels · channel_mult[l]``
+    channels; the middle block belongs to the last level.
+
+    Args:
+        in_channels: C_in (C for the base model, 2C for the upsampler).
+        out_channels: C_out (C: noise or clean tri-plane, whatever the parameterisation says).
+        resolution: R, the plane resolution of the input (fixes where attention goes).
+        model_channels: channels of level 0.
+        channel_mult: per-level channel multipliers; its length is the number of levels.
+        num_res_blocks: ResBlocks per level on the way down (one more on the way up, as ADM).
+        attention_resolutions: plane resolutions whose blocks get self-attention (the middle
+            block too when the last level's resolution is listed). Resolutions no level has are
+            ignored, so one list serves several profiles.
+        aware_levels: indices of the levels whose ResBlocks use 3D-aware convolution as their
+            second conv (middle block: the last level). ``()`` switches it off (the ablation);
+            RodinHD uses ``(0,)`` for the base and all levels for the upsampler.
+        dropout: dropout probability inside the ResBlocks.
+        num_heads: attention heads.
+        latent_dim: D, size of the CLIP image embedding e; 0 builds an unconditional model.
+        norm_groups: GroupNorm groups (must divide ``model_channels``).
+        scale_shift_norm: AdaGN in the ResBlocks (ADM's choice) instead of additive embedding.
+        resample_with_conv: learned (conv) down/upsampling instead of average pool/nearest.
+        time_embed_mult: width of the timestep embedding in units of ``model_channels``.
+        gradient_checkpointing: recompute block activations in backward to save memory.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, resolution: int,
+                 model_channels: int = 32, channel_mult: Sequence[int] = (1, 2, 2),
+                 num_res_blocks: int = 2, attention_resolutions: Sequence[int] = (),
+                 aware_levels: Sequence[int] = (0,), dropout: float = 0.0, num_heads: int = 4,
+                 latent_dim: int = 0, norm_groups: int = 32, scale_shift_norm: bool = True,
+                 resample_with_conv: bool = True, time_embed_mult: int = 4,
+                 gradient_checkpointing: bool = False) -> None:
+        super().__init__()
+        levels = len(channel_mult)
+        if resolution % 2 ** (levels - 1):
+            raise ValueError(f"R = {resolution} cannot be halved {levels - 1} times")
+        if model_channels % norm_groups:
+            raise ValueError(f"{norm_groups} GroupNorm groups do not divide {model_channels}")
+        if any(not 0 <= level < levels for level in aware_levels):
+            raise ValueError(f"aware_levels {tuple(aware_levels)} outside levels 0..{levels - 1}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.resolution = resolution
+        self.model_channels = model_channels
+        self.latent_dim = latent_dim
+        self.aware_levels = tuple(sorted(set(aware_levels)))
+        self.attention_levels = tuple(level for level in range(levels)
+                                      if resolution // 2 ** level in attention_resolutions)
+
+        emb_channels = time_embed_mult * model_channels
+        self.time_embed = nn.Sequential(nn.Linear(model_channels, emb_channels), nn.SiLU(),
+                                        nn.Linear(emb_channels, emb_channels))
+        if latent_dim > 0:
+            # Method §4 [ours]: a small head trained jointly with the diffusion model maps e into
+            # the embedding space; the null embedding stands in for a dropped condition (CFG).
+            self.latent_head: nn.Module | None = nn.Sequential(
+                nn.Linear(latent_dim, emb_channels), nn.SiLU(),
+                nn.Linear(emb_channels, emb_channels))
+            # Zero: "no condition" starts as adding nothing; it is trained on the dropped rows.
+            self.null_latent = nn.Parameter(torch.zeros(emb_channels))
+        else:
+            self.latent_head, self.null_latent = None, None
+
+        def res_block(channels: int, out: int, level: int) -> ResBlock:
+            return ResBlock(channels, emb_channels, out, dropout=dropout, groups=norm_groups,
+                            scale_shift_norm=scale_shift_norm, aware=level in self.aware_levels,
+                            use_checkpoint=gradient_checkpointing)
+
+        def attention(channels: int) -> AttentionBlock:
+            return AttentionBlock(channels, num_heads, norm_groups, gradient_checkpointing)
+
+        channels = model_channels
+        self.input_blocks = nn.ModuleList(
+            [EmbeddedSequential(PlaneConv2d(in_channels, channels, 3))])
+        skip_channels = [channels]
+        for level, mult in enumerate(channel_mult):
+            for _ in range(num_res_blocks):
+                layers: list[nn.Module] = [res_block(channels, mult * model_channels, level)]
+                channels = mult * model_channels
+                if level in self.attention_levels:
+                    layers.append(attention(channels))
+                self.input_blocks.append(EmbeddedSequential(*layers))
+                skip_channels.append(channels)
+            if level != levels - 1:
+                self.input_blocks.append(
+                    EmbeddedSequential(PlaneDownsample(channels, resample_with_conv)))
+                skip_channels.append(channels)
+
+        last = levels - 1
+        self.middle_block = EmbeddedSequential(
+            res_block(channels, channels, last),
+            *([attention(channels)] if last in self.attention_levels else []),
+            res_block(channels, channels, last))
+
+        self.output_blocks = nn.ModuleList()
+        for level, mult in reversed(list(enumerate(channel_mult))):
+            for block in range(num_res_blocks + 1):
+                layers = [res_block(channels + skip_channels.pop(), mult * model_channels, level)]
+                channels = mult * model_channels
+                if level in self.attention_levels:
+                    layers.append(attention(channels))
+                if level > 0 and block == num_res_blocks:
+                    layers.append(PlaneUpsample(channels, resample_with_conv))
+                self.output_blocks.append(EmbeddedSequential(*layers))
+
+        # Zero-initialised last conv: the untrained network predicts 0 (ADM).
+        self.out = nn.Sequential(PlaneGroupNorm(norm_groups, channels), nn.SiLU(),
+                                 zero_module(PlaneConv2d(channels, out_channels, 3)))
+
+    def condition_embedding(self, batch: int, latent: Tensor | None,
+                            latent_keep: Tensor | None) -> Tensor:
+        """The vector ``(B, E)`` added to the timestep embedding for the latent condition.
+
+        ``head(e)`` on rows where ``latent_keep`` is True (all rows when it is None), the learned
+        null embedding on the others and on every row when ``latent`` is None.
+        """
+        if self.latent_head is None:
+            if latent is not None:
+                raise ValueError("this U-Net is unconditional (latent_dim = 0) but got a latent")
+            raise RuntimeError("condition_embedding called on an unconditional U-Net")
+        null = self.null_latent.expand(batch, -1)
+        if latent is None:
+            return null
+        if latent.shape != (batch, self.latent_dim):
+            raise ValueError(f"latent must be ({batch}, {self.latent_dim}), got "
+                             f"{tuple(latent.shape)}")
+        conditioned = self.latent_head(latent)
+        if latent_keep is None:
+            return conditioned
+        return torch.where(latent_keep.reshape(batch, 1), conditioned, null.to(conditioned.dtype))
+
+    def forward(self, x: Tensor, t: Tensor, latent: Tensor | None = None,
+                latent_keep: Tensor | None = None) -> Tensor:
+        """Denoise ``x`` ``(B, C_in, R, 3R)`` at timesteps ``t`` ``(B,)`` (float, e.g. in
+        [0, 1000)) given CLIP embeddings ``latent`` ``(B, D)`` (None: unconditional), of which
+        only rows with ``latent_keep`` ``(B,)`` True are used. Returns ``(B, C_out, R, 3R)``."""
+        batch = x.shape[0]
+        expected = (self.in_channels, self.resolution, PLANE_COUNT * self.resolution)
+        if tuple(x.shape[1:]) != expected:
+            raise ValueError(f"x must be (B, {expected[0]}, R, 3R) = (B, {expected[0]}, "
+                             f"{expected[1]}, {expected[2]}), got {tuple(x.shape)}")
+        sinusoids = timestep_embedding(t.expand(batch), self.model_channels)
+        # float32 sinusoids into the parameters' dtype (float64 in tests; autocast casts itself).
+        emb = self.time_embed(sinusoids.to(self.time_embed[0].weight.dtype))
+        if self.latent_head is not None:
+            emb = emb + self.condition_embedding(batch, latent, latent_keep)
+        elif latent is not None:
+            raise ValueError("this U-Net is unconditional (latent_dim = 0) but got a latent")
+
+        h = x
+        skips = []
+        for block in self.input_blocks:
+            h = block(h, emb)
+            skips.append(h)
+        h = self.middle_block(h, emb)
+        for block in self.output_blocks:
+            h = block(torch.cat([h, skips.pop()], dim=1), emb)
+        return self.out(h)
+
+
+RolloutUNet = RollOutUNet
+"""Alias in style.md's spelling."""
+
+__all__ = ["RollOutUNet", "RolloutUNet"]

@@ -1,0 +1,180 @@
+"""The roll-out U-Net: shapes, classifier-free-guidance null rows, plane independence, gradients."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from rodin_pipelines.models.aware_conv import AwareConv2d
+from rodin_pipelines.models.rollout_unet import RollOutUNet
+from rodin_pipelines.models.unet_blocks import timestep_embedding
+
+C, LATENT = 8, 12
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These models are tiny: one thread is fastest, and with two a busy neighbouring core makes
+    OpenMP's spin-waits cost seconds per step."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def small_unet(resolution: int = 8, in_channels: int = C, **overrides) -> RollOutUNet:
+    """A CPU-test-sized U-Net: two levels (R, R/2), 16 channels, one ResBlock per level."""
+    kwargs = dict(model_channels=16, channel_mult=(1, 2), num_res_blocks=1,
+                  attention_resolutions=(resolution // 2,), aware_levels=(0,), num_heads=2,
+                  latent_dim=LATENT, norm_groups=8)
+    return RollOutUNet(in_channels, C, resolution, **(kwargs | overrides))
+
+
+def randomise_zero_parameters(model: torch.nn.Module) -> torch.nn.Module:
+    """Give the zero-initialised layers (last convs, null embedding) random values, so a test can
+    see every path; a freshly built U-Net outputs exactly 0 and would hide everything."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if not parameter.any():
+                parameter.normal_(0.0, 0.1)
+    return model
+
+
+def inputs(batch: int, resolution: int, in_channels: int = C, dtype=torch.float32):
+    x = torch.randn(batch, in_channels, resolution, 3 * resolution, dtype=dtype)
+    t = torch.rand(batch, dtype=dtype) * 1000  # continuous timesteps
+    return x, t, torch.randn(batch, LATENT, dtype=dtype)
+
+
+def test_timestep_embedding_is_cos_then_sin_of_geometric_frequencies() -> None:
+    embedding = timestep_embedding(torch.tensor([0.0, 2.5]), 6)
+    # half = 3, frequencies 10000^(-k/3) = 1, 10000^(-1/3), 10000^(-2/3).
+    frequencies = [1.0, 10_000 ** (-1 / 3), 10_000 ** (-2 / 3)]
+    expected_row = ([math.cos(2.5 * f) for f in frequencies]
+                    + [math.sin(2.5 * f) for f in frequencies])
+    torch.testing.assert_close(embedding, torch.tensor([[1.0, 1, 1, 0, 0, 0], expected_row]))
+    assert timestep_embedding(torch.zeros(2), 7).shape == (2, 7)
+
+
+@pytest.mark.parametrize(("resolution", "in_channels"), [(8, C), (16, C), (16, 2 * C)])
+def test_base_and_upsampler_round_trip_the_rolled_out_shape(resolution: int,
+                                                            in_channels: int) -> None:
+    # in_channels = 2C is the upsampler: noisy high-res concatenated with upsampled low-res.
+    model = randomise_zero_parameters(small_unet(resolution, in_channels, aware_levels=(0, 1)))
+    x, t, latent = inputs(2, resolution, in_channels)
+    out = model(x, t, latent)
+    assert out.shape == (2, C, resolution, 3 * resolution)
+    assert torch.isfinite(out).all()
+
+
+def test_a_fresh_unet_predicts_zero() -> None:
+    x, t, latent = inputs(2, 8)
+    assert torch.count_nonzero(small_unet()(x, t, latent)) == 0
+
+
+def test_dropped_rows_equal_the_unconditional_output() -> None:
+    model = randomise_zero_parameters(small_unet()).eval()
+    x, t, latent = inputs(4, 8)
+    keep = torch.tensor([True, False, True, False])
+    with torch.no_grad():
+        mixed = model(x, t, latent, keep)
+        unconditional = model(x, t, None)
+        conditional = model(x, t, latent)
+    torch.testing.assert_close(mixed[~keep], unconditional[~keep], rtol=0, atol=1e-6)
+    torch.testing.assert_close(mixed[keep], conditional[keep], rtol=0, atol=1e-6)
+    assert (conditional[keep] - unconditional[keep]).abs().max() > 1e-3  # the latent matters
+
+
+def _xz_yz_changed_by_xy_border(**overrides) -> tuple[bool, bool]:
+    """Perturb plane XY's last column; did planes XZ/YZ of the output change? Did XY?"""
+    resolution = 8
+    model = randomise_zero_parameters(small_unet(resolution, **overrides)).double().eval()
+    x, t, latent = inputs(1, resolution, dtype=torch.float64)
+    bumped = x.clone()
+    bumped[..., resolution - 1] += 1.0
+    with torch.no_grad():
+        difference = (model(bumped, t, latent) - model(x, t, latent)).abs()
+    return (bool(difference[..., resolution:].max() > 1e-9),
+            bool(difference[..., :resolution].max() > 1e-9))
+
+
+def test_without_aware_conv_and_attention_the_planes_are_independent() -> None:
+    others, own = _xz_yz_changed_by_xy_border(aware_levels=(), attention_resolutions=())
+    assert own and not others
+    # Each deliberate cross-plane path, switched on alone, does carry the change over.
+    assert _xz_yz_changed_by_xy_border(aware_levels=(1,), attention_resolutions=())[0]
+    assert _xz_yz_changed_by_xy_border(aware_levels=(), attention_resolutions=(4,))[0]
+
+
+def test_aware_levels_choose_which_resblocks_get_the_aware_conv() -> None:
+    def aware_count(levels: tuple[int, ...]) -> int:
+        model = small_unet(aware_levels=levels)
+        return sum(isinstance(m, AwareConv2d) for m in model.modules())
+
+    # Level 0: 1 ResBlock down + 2 up; level 1 (last): 1 down + 2 middle + 2 up.
+    assert (aware_count(()), aware_count((0,)), aware_count((1,)), aware_count((0, 1))) == (
+        0, 3, 5, 8)
+
+
+def test_every_parameter_gets_a_gradient() -> None:
+    model = randomise_zero_parameters(small_unet())
+    x, t, latent = inputs(2, 8)
+    model(x, t, latent, torch.tensor([True, False])).square().mean().backward()
+    assert [n for n, p in model.named_parameters() if p.grad is None or not p.grad.any()] == []
+
+
+def test_training_from_the_zero_init_wakes_every_parameter_within_two_steps() -> None:
+    # Step 1 only moves the zero-initialised output conv (every other gradient passes through
+    # it); step 2 moves the zero-initialised last convs of the blocks; then all gradients flow.
+    model = small_unet()
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x, t, latent = inputs(2, 8)
+    keep = torch.tensor([True, False])
+    target = torch.randn(2, C, 8, 24)
+    for _ in range(2):
+        optimiser.zero_grad()
+        (model(x, t, latent, keep) - target).square().mean().backward()
+        optimiser.step()
+    optimiser.zero_grad()
+    (model(x, t, latent, keep) - target).square().mean().backward()
+    assert [n for n, p in model.named_parameters() if p.grad is None or not p.grad.any()] == []
+
+
+def test_gradient_checkpointing_gives_the_same_gradients() -> None:
+    x, t, latent = inputs(2, 8)
+    gradients = []
+    for checkpointing in (False, True):
+        torch.manual_seed(3)
+        model = randomise_zero_parameters(small_unet(gradient_checkpointing=checkpointing))
+        model(x, t, latent, torch.tensor([True, False])).square().mean().backward()
+        gradients.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+    torch.testing.assert_close(gradients[0], gradients[1])
+
+
+def test_channels_last_and_bf16_autocast_run() -> None:
+    model = randomise_zero_parameters(small_unet(16)).to(memory_format=torch.channels_last)
+    x, t, latent = inputs(2, 16)
+    reference = model(x, t, latent)
+    channels_last = model(x.contiguous(memory_format=torch.channels_last), t, latent)
+    torch.testing.assert_close(channels_last, reference, rtol=1e-4, atol=1e-4)
+    assert channels_last.is_contiguous(memory_format=torch.channels_last)  # kept end to end
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = model(x, t, latent, torch.tensor([True, False]))
+    assert low.dtype == torch.bfloat16 and low.shape == reference.shape
+    assert torch.isfinite(low.float()).all()
+
+
+def test_unconditional_unet_and_bad_configs_are_refused_clearly() -> None:
+    model = small_unet(latent_dim=0)
+    x, t, latent = inputs(1, 8)
+    assert model.null_latent is None and model(x, t).shape == (1, C, 8, 24)
+    with pytest.raises(ValueError, match="unconditional"):
+        model(x, t, latent)
+    with pytest.raises(ValueError, match="aware_levels"):
+        small_unet(aware_levels=(2,))
+    with pytest.raises(ValueError, match="halved"):
+        small_unet(6, channel_mult=(1, 2, 2))
+    with pytest.raises(ValueError, match=r"\(B, 8, R, 3R\)"):
+        small_unet()(torch.randn(1, C, 8, 8), t)
