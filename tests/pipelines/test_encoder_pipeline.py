@@ -24,6 +24,7 @@ def load_profile(folder: Path) -> dict:
                                custom_resolvers=CUSTOM_RESOLVERS)
     params = loader["parameters"]
     params["encoder"]["training"]["trainer"]["checkpoint_dir"] = str(folder / "checkpoints")
+    params["encoder"]["prior"]["trainer"]["checkpoint_dir"] = str(folder / "prior_checkpoints")
     return params
 
 
@@ -33,6 +34,8 @@ def catalog_in(folder: Path, params: dict) -> DataCatalog:
         "avatar_index": CSVDataset(filepath=str(folder / "index.csv"), save_args={"index": False}),
         "clip_weights": TensorFileDataset(str(folder / "clip.safetensors")),
         "avatar_embeddings": TensorFileDataset(str(folder / "embeddings.safetensors")),
+        "caption_embeddings": TensorFileDataset(str(folder / "captions.safetensors")),
+        "embedding_prior": TensorFileDataset(str(folder / "prior.safetensors")),
         "params:render": MemoryDataset(params["render"]),
         "params:render.contact_sheet": MemoryDataset(params["render"]["contact_sheet"]),
         "params:encoder": MemoryDataset(params["encoder"]),
@@ -49,11 +52,11 @@ def encoded(tmp_path_factory):
     catalog = catalog_in(folder, params)
     SequentialRunner().run(render_pipeline(), catalog)
     outputs = SequentialRunner().run(encoder_pipeline(), catalog)
-    return folder, params, catalog, outputs["encoder_metrics"].load()
+    return folder, params, catalog, outputs["encoder_metrics"].load(), outputs["prior_metrics"].load()
 
 
 def test_embeddings_are_unit_vectors_frontal_first_for_every_avatar(encoded):
-    folder, params, catalog, _ = encoded
+    folder, params, catalog, _, _ = encoded
     embeddings = catalog.load("avatar_embeddings")
     avatars = sorted(p.name for p in (folder / "avatars").iterdir())
     assert sorted(embeddings) == avatars
@@ -72,9 +75,27 @@ def test_metrics_report_retrieval_and_zero_shot_with_their_chance_levels(encoded
 
 
 def test_a_rerun_resumes_from_the_finished_checkpoint_and_gives_the_same_weights(encoded):
-    folder, params, catalog, _ = encoded
+    folder, params, catalog, _, _ = encoded
     weights = catalog.load("clip_weights")
     again = catalog_in(folder, params)
     SequentialRunner().run(encoder_pipeline().only_nodes("train_domain_clip"), again)
     for name, tensor in again.load("clip_weights").items():
         assert torch.equal(tensor, weights[name]), name
+
+
+def test_the_prior_is_stored_and_samples_unit_embeddings_for_a_prompt(encoded):
+    from rodin_pipelines.diffusion.embedding_prior_sampling import sample_embeddings
+    from rodin_pipelines.pipelines.encoder.prior_nodes import load_prior
+
+    folder, params, catalog, _, prior_metrics = encoded
+    denoiser, statistics = load_prior(catalog.load("embedding_prior"), params["encoder"])
+    captions = catalog.load("caption_embeddings")
+    first = sorted(captions)[0]
+    samples = sample_embeddings(denoiser, statistics, 3, texts=captions[first][:1], steps=4)
+    dim = catalog.load("avatar_embeddings")[first].shape[-1]
+    assert samples.shape == (3, dim)
+    assert torch.allclose(samples.norm(dim=-1), torch.ones(3), atol=1e-5)
+    assert prior_metrics["samples"] == params["encoder"]["prior"]["evaluation"]["samples"]
+    for name in ("frechet_samples_vs_train", "frechet_side_view_gaussian_vs_train",
+                 "caption_retrieval_top1", "prompt_hair_colour_accuracy"):
+        assert prior_metrics[name] == prior_metrics[name], name  # finite, not NaN

@@ -110,3 +110,18 @@ def test_two_process_ddp_keeps_weights_identical_and_noise_different(tmp_path):
     assert result["world_size"] == 2 and result["max_rank_difference"] == 0.0
     noise = [json.loads((record / f"noise-rank{r}.json").read_text()) for r in range(2)]
     assert noise[0] != noise[1]
+
+
+def test_resume_last_starts_afresh_when_the_hyperparameters_changed(tmp_path):
+    settings = settings_in(tmp_path, max_steps=10)
+    first = TinyRegression(learning_rate=0.05)
+    fit_resumably(build_trainer(settings, **quiet()), first, settings,
+                  train_dataloaders=regression_data())
+    same = TinyRegression(learning_rate=0.05)
+    fit_resumably(build_trainer(settings, **quiet()), same, settings,
+                  train_dataloaders=regression_data())
+    assert same.first_step is None  # resumed at the finished step 10: nothing left to train
+    changed = TinyRegression(learning_rate=0.01)
+    fit_resumably(build_trainer(settings, **quiet()), changed, settings,
+                  train_dataloaders=regression_data())
+    assert changed.first_step == 0  # started afresh instead of loading the other config's run

@@ -46,3 +46,22 @@ def sample_embeddings(denoiser: Denoiser, statistics: dict[str, Tensor], count: 
     predict = denoiser.predictor(Condition(latent=texts), guidance_scale)
     samples = sample(sampler, predict, denoiser.schedule, noise, steps, generator=generator)
     return torch.nn.functional.normalize(destandardise(samples, statistics), dim=-1)
+
+
+def prior_tensors(network_weights: dict[str, Tensor],
+                  statistics: dict[str, Tensor]) -> dict[str, Tensor]:
+    """One flat safetensors dict: ``network.*`` EMA weights and ``statistics.*``."""
+    tensors = {f"network.{k}": v for k, v in network_weights.items()}
+    tensors.update({f"statistics.{k}": v for k, v in statistics.items()})
+    return tensors
+
+
+def split_prior_tensors(tensors: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """The inverse of :func:`prior_tensors`: ``(network weights, statistics)``."""
+    network = {k.removeprefix("network."): v for k, v in tensors.items() if k.startswith("network.")}
+    statistics = {k.removeprefix("statistics."): v for k, v in tensors.items()
+                  if k.startswith("statistics.")}
+    if not network or set(statistics) != {"mean", "std"}:
+        raise ValueError("not a prior file: expected network.* weights and statistics.mean/std; "
+                         "rerun `kedro run --pipeline encoder`")
+    return network, statistics

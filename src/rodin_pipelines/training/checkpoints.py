@@ -34,6 +34,12 @@ class AtomicCheckpoint(ModelCheckpoint):
         self._last_checkpoint_saved = filepath
         trainer.strategy.barrier()
 
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """``last.ckpt`` holds the final step even when it is not a multiple of the interval,
+        so a rerun of a finished training resumes at its end instead of redoing steps."""
+        if self.save_last and trainer.global_step != self._last_global_step_saved:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
 
 def resume_path(resume: str | None, checkpoint_dir: str | Path) -> str | None:
     """The checkpoint to resume from, or ``None`` to start afresh.

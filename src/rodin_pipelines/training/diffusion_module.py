@@ -64,6 +64,7 @@ class DiffusionSystem(pl.LightningModule):
         self.nonfinite_in_a_row = 0
         self.nonfinite_total = 0
         self._stepped = False
+        self.last_timesteps: Tensor | None = None
         if channels_last:
             self.network.to(memory_format=torch.channels_last)
 
@@ -84,6 +85,7 @@ class DiffusionSystem(pl.LightningModule):
         result = diffusion_loss(self.denoiser, x0,
                                 Condition(latent, self._prepare(batch.get("context"))), keep)
         loss = result.per_sample.mean()
+        self.last_timesteps = result.timesteps  # (B,): which noise levels this rank drew
         self.log("train/diffusion_loss", loss.detach(), prog_bar=True)
         if self.auxiliary_loss is not None and self.hparams.auxiliary_weight > 0:
             auxiliary = self.auxiliary_loss(result.prediction.x0, batch)
@@ -116,9 +118,14 @@ class DiffusionSystem(pl.LightningModule):
             )
         return False
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_index: int) -> None:
-        if not self._stepped:
-            return
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        """Step, then update the EMA: here rather than in ``on_train_batch_end``, which runs
+        after the checkpoint callback and would leave a checkpoint one EMA update behind."""
+        super().optimizer_step(*args, **kwargs)
+        if self._stepped:
+            self._update_ema()
+
+    def _update_ema(self) -> None:
         # Warm-up (as in many EMA implementations): early averages follow the fast-moving weights
         # instead of staying near the random initialisation.
         decay = min(self.hparams.ema_decay, (1.0 + self.global_step) / (10.0 + self.global_step))

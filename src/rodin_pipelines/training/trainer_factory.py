@@ -63,23 +63,29 @@ class RankSeed(pl.Callback):
         pl.seed_everything(self.seed + trainer.global_rank, workers=True, verbose=False)
 
 
-def mlflow_logger_for_active_run() -> MLFlowLogger | None:
-    """A Lightning logger writing into the active MLflow run, or ``None`` when there is none."""
+def mlflow_logger_for_active_run(prefix: str = "") -> MLFlowLogger | None:
+    """A Lightning logger writing into the active MLflow run, or ``None`` when there is none.
+
+    ``prefix`` names the model's curves (``prior-train/loss``) when one stage trains several."""
     try:
         import mlflow
 
         run = mlflow.active_run()
         if run is None:
             return None
-        return MLFlowLogger(tracking_uri=mlflow.get_tracking_uri(), run_id=run.info.run_id)
+        return MLFlowLogger(tracking_uri=mlflow.get_tracking_uri(), run_id=run.info.run_id,
+                            prefix=prefix)
     except Exception as error:  # noqa: BLE001 - tracking must never kill training
         logger.warning("MLflow logging unavailable for training (%s); training goes on.", error)
         return None
 
 
 def build_trainer(settings: TrainerSettings, callbacks: list[pl.Callback] | None = None,
-                  **overrides: Any) -> pl.Trainer:
-    """A ``Trainer`` for ``settings``, with atomic checkpoints and the stage's MLflow run."""
+                  log_prefix: str = "", **overrides: Any) -> pl.Trainer:
+    """A ``Trainer`` for ``settings``, with atomic checkpoints and the stage's MLflow run.
+
+    Lightning does not log hyperparameters: kedro-mlflow already logs the stage's parameters,
+    and two models of one stage would clash on MLflow's immutable parameter names."""
     checkpoint = AtomicCheckpoint(
         dirpath=settings.checkpoint_dir, save_last=True, save_top_k=-1,
         every_n_train_steps=settings.checkpoint_every_n_steps,
@@ -96,7 +102,8 @@ def build_trainer(settings: TrainerSettings, callbacks: list[pl.Callback] | None
         "gradient_clip_val": settings.gradient_clip_val,
         "log_every_n_steps": settings.log_every_n_steps,
         "callbacks": [checkpoint, RankSeed(settings.seed), *(callbacks or [])],
-        "logger": mlflow_logger_for_active_run() or False,
+        "logger": mlflow_logger_for_active_run(log_prefix) or False,
+        "enable_autolog_hparams": False,
         "enable_model_summary": False,
         "default_root_dir": settings.checkpoint_dir,
     }
@@ -107,10 +114,35 @@ def build_trainer(settings: TrainerSettings, callbacks: list[pl.Callback] | None
 def fit_resumably(trainer: pl.Trainer, model: pl.LightningModule, settings: TrainerSettings,
                   **data: Any) -> None:
     """``trainer.fit`` continuing from ``settings.resume``; checkpoints load with
-    ``weights_only=True`` (models are built from plain config, never unpickled)."""
+    ``weights_only=True`` (models are built from plain config, never unpickled).
+
+    ``resume: last`` starts afresh, with a warning, when the last checkpoint was trained with
+    other hyperparameters (the config changed since): its weights would not fit the model."""
     checkpoint = resume_path(settings.resume, settings.checkpoint_dir)
+    if checkpoint is not None and settings.resume == LAST:
+        stored = checkpoint_hyperparameters(checkpoint)
+        if stored is not None and stored != _plain(dict(model.hparams)):
+            logger.warning("%s was trained with other hyperparameters; starting afresh "
+                           "(it will be overwritten)", checkpoint)
+            checkpoint = None
     if checkpoint is not None:
         logger.info("resuming from %s", checkpoint)
     trainer.fit(model, ckpt_path=checkpoint, weights_only=True, **data)
 
 
+def checkpoint_hyperparameters(path: str) -> dict[str, Any] | None:
+    """The hyperparameters a Lightning checkpoint was saved with (``None`` if it has none)."""
+    import torch
+
+    stored = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    hyperparameters = stored.get("hyper_parameters")
+    return None if hyperparameters is None else _plain(dict(hyperparameters))
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, mappings as dicts: how hyperparameters compare after a round trip."""
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

@@ -56,7 +56,7 @@ def train_domain_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.D
     loader = DataLoader(pairs, batch_size=min(training["batch_size"], len(pairs)), shuffle=True,
                         drop_last=True)
     settings = TrainerSettings(**training["trainer"], seed=encoder["seed"])
-    trainer = build_trainer(settings)
+    trainer = build_trainer(settings, log_prefix="clip")
     fit_resumably(trainer, system, settings, train_dataloaders=loader)
     return {k: v.detach().cpu() for k, v in system.clip.state_dict().items()}
 

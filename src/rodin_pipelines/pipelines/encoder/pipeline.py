@@ -5,6 +5,7 @@ from __future__ import annotations
 from kedro.pipeline import Node, Pipeline
 
 from rodin_pipelines.pipelines.encoder.nodes import embed_avatars, evaluate_clip, train_domain_clip
+from rodin_pipelines.pipelines.encoder.prior_nodes import embed_captions, evaluate_prior, train_prior
 
 
 def create_pipeline(**kwargs: object) -> Pipeline:
@@ -18,5 +19,15 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                  inputs=["avatars", "avatar_index", "clip_weights", "avatar_embeddings",
                          "params:encoder"],
                  outputs="encoder_metrics", name="evaluate_clip"),
+            Node(embed_captions, inputs=["avatars", "clip_weights", "params:encoder"],
+                 outputs="caption_embeddings", name="embed_captions"),
+            Node(train_prior,
+                 inputs=["avatar_embeddings", "caption_embeddings", "avatar_index",
+                         "params:encoder"],
+                 outputs="embedding_prior", name="train_prior"),
+            Node(evaluate_prior,
+                 inputs=["embedding_prior", "avatar_embeddings", "caption_embeddings",
+                         "avatar_index", "clip_weights", "params:encoder"],
+                 outputs="prior_metrics", name="evaluate_prior"),
         ]
     )
