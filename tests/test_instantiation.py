@@ -20,12 +20,33 @@ def parameters_of(env: str) -> dict:
     return loader["parameters"]
 
 
+CLIP_DIM = 128
+"""Embedding size of the default domain CLIP (networks take it from the data at run time)."""
+
+
+def with_data_sizes(path: str, block: dict, params: dict) -> dict:
+    """Networks whose sizes come from the data get them the way their stage's node gives them."""
+    if path == "encoder.prior.network":
+        from rodin_pipelines.pipelines.encoder.prior_nodes import network_config
+
+        return network_config(params["encoder"]["prior"], CLIP_DIM, CLIP_DIM)
+    if path.startswith("diffusion.") and path.endswith(".network"):
+        from rodin_pipelines.pipelines.diffusion.nodes import network_config
+
+        model = params["diffusion"][path.split(".")[1]]
+        fit = params["fit"]
+        return network_config(model, params["diffusion"], channels=fit["decoder"]["channels"],
+                              latent_dim=CLIP_DIM, fitted_resolution=fit["resolution"])
+    return block
+
+
 @pytest.mark.parametrize("env", ["base", *ENVIRONMENTS])
 def test_every_target_block_instantiates(env):
-    blocks = list(target_blocks(parameters_of(env)))
+    params = parameters_of(env)
+    blocks = list(target_blocks(params))
     assert blocks, "expected at least the renderer backend"
     for path, block in blocks:
-        built = build_from_config(block)
+        built = build_from_config(with_data_sizes(path, block, params))
         assert type(built).__module__ + "." + type(built).__qualname__ == block["_target_"], path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,11 @@ from kedro.framework.hooks import hook_impl
 from kedro_mlflow.framework.hooks import MlflowHook
 
 logger = logging.getLogger(__name__)
+
+
+def launched_rank() -> int:
+    """This process's rank when started by torchrun (``RANK``) or SLURM (``SLURM_PROCID``)."""
+    return int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", 0)))
 
 
 def git_commit_of(path: Path) -> tuple[str | None, bool]:
@@ -57,6 +63,12 @@ class ResilientMlflowHook(MlflowHook):
     @hook_impl
     def after_context_created(self, context: Any) -> None:
         self._project_path = Path(context.project_path)
+        if launched_rank() != 0:
+            # Under torchrun or srun every process runs the pipeline; one MLflow run per stage
+            # means only rank 0 tracks (Lightning's logger follows the active run, so the other
+            # ranks log nothing either).
+            self._tracking_failed = True
+            return
         self._guard("after_context_created", lambda: super(ResilientMlflowHook, self)
                     .after_context_created(context))
 

@@ -8,6 +8,7 @@ among the avatar's caption and paraphrases.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,8 +18,9 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from rodin_pipelines.avatars.folder import AvatarViews, read_avatar_folder
+from rodin_pipelines.avatars.folder import FRONTAL_SPLIT, AvatarViews, read_avatar_folder
 from rodin_pipelines.rendering.compositing import straight_rgba_over
+from rodin_pipelines.training.hard_negatives import counterfactual_caption
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,19 @@ def over_background(rgba: Tensor, colour: Tensor) -> Tensor:
 
 
 class AvatarCaptionPairs(Dataset):
-    """``(image (3, S, S), tokens (L,))`` pairs, one per avatar folder with captions."""
+    """``(image (3, S, S), tokens (L,), negative tokens (L,), has negative ())`` items, one per
+    avatar folder with captions.
+
+    Args:
+        frontal_probability: chance of showing the frontal view (the view the latent is taken
+            from, and where glasses show) instead of a random one.
+        hard_negatives: add a counterfactual caption (one attribute changed) per item.
+    """
 
     def __init__(self, avatars: dict[str, Callable[[], AvatarViews]] | list[str],
                  tokenizer: Callable[[list[str]], Tensor], image_size: int,
-                 augmentation: Augmentation | None = Augmentation()) -> None:
+                 augmentation: Augmentation | None = Augmentation(),
+                 frontal_probability: float = 0.0, hard_negatives: bool = False) -> None:
         readers = (avatars.values() if isinstance(avatars, dict)
                    else [lambda f=f: read_avatar_folder(f) for f in avatars])
         self.avatars = [avatar for avatar in (read() for read in readers) if avatar.captions]
@@ -69,6 +79,9 @@ class AvatarCaptionPairs(Dataset):
         self.tokenizer = tokenizer
         self.transform = clip_image_transform(image_size, augmentation)
         self.augment = augmentation is not None
+        self.frontal_probability = frontal_probability
+        self.hard_negatives = hard_negatives
+        self.rng = random.Random(0)
 
     def __len__(self) -> int:
         return len(self.avatars)
@@ -76,8 +89,14 @@ class AvatarCaptionPairs(Dataset):
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         avatar = self.avatars[index]
         view = int(torch.randint(len(avatar.images), ()).item()) if self.augment else 0
+        frontal = avatar.split_indices(FRONTAL_SPLIT)
+        if frontal and float(torch.rand(())) < self.frontal_probability:
+            view = frontal[0]
         background = torch.rand(3) if self.augment else torch.ones(3)
         image = self.transform(over_background(avatar.images[view], background))
         caption = avatar.captions[int(torch.randint(len(avatar.captions), ()).item())
                                   if self.augment else 0]
-        return image, self.tokenizer([caption])[0]
+        tokens = self.tokenizer([caption])[0]
+        negative = counterfactual_caption(avatar.attributes, self.rng) if self.hard_negatives else None
+        negative_tokens = tokens if negative is None else self.tokenizer([negative])[0]
+        return image, tokens, negative_tokens, torch.tensor(negative is not None)

@@ -19,10 +19,13 @@ class DomainClipSystem(pl.LightningModule):
     Args:
         architecture / checkpoint: the :class:`ClipChoice` to start from.
         learning_rate / weight_decay: AdamW.
+        hard_negative_weight: weight of the term that ranks each image's caption above its
+            counterfactual (one attribute changed), added to open_clip's contrastive loss.
     """
 
     def __init__(self, architecture: str, checkpoint: str | None = None,
-                 learning_rate: float = 3e-4, weight_decay: float = 0.1) -> None:
+                 learning_rate: float = 3e-4, weight_decay: float = 0.1,
+                 hard_negative_weight: float = 0.0) -> None:
         super().__init__()
         self.save_hyperparameters()
         loaded = load_clip(ClipChoice(architecture, checkpoint))
@@ -37,13 +40,33 @@ class DomainClipSystem(pl.LightningModule):
     def from_choice(cls, choice: ClipChoice, **optimiser: float) -> DomainClipSystem:
         return cls(**asdict(choice), **optimiser)
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> Tensor:
-        images, tokens = batch
+    def training_step(self, batch: tuple[Tensor, ...], batch_index: int) -> Tensor:
+        images, tokens = batch[0], batch[1]
         image_features = self.clip.encode_image(images, normalize=True)
         text_features = self.clip.encode_text(tokens, normalize=True)
-        loss = self.loss(image_features, text_features, self.clip.logit_scale.exp())
+        scale = self.clip.logit_scale.exp()
+        loss = self.loss(image_features, text_features, scale)
+        self.log("clip/contrastive_loss", loss.detach(), batch_size=len(images))
+        if self.hparams.hard_negative_weight > 0 and len(batch) == 4:
+            loss = loss + self.hard_negative_weight_term(image_features, text_features,
+                                                         batch[2], batch[3], scale)
         self.log("clip/loss", loss, prog_bar=True, batch_size=len(images))
         return loss
+
+    def hard_negative_weight_term(self, image_features: Tensor, text_features: Tensor,
+                                  negative_tokens: Tensor, has_negative: Tensor,
+                                  scale: Tensor) -> Tensor:
+        """Weighted two-way cross-entropy: each image's caption vs its counterfactual."""
+        if not bool(has_negative.any()):
+            return image_features.new_zeros(())
+        negatives = self.clip.encode_text(negative_tokens[has_negative], normalize=True)
+        images = image_features[has_negative]
+        logits = scale * torch.stack([(images * text_features[has_negative]).sum(-1),
+                                      (images * negatives).sum(-1)], dim=-1)
+        term = torch.nn.functional.cross_entropy(
+            logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
+        self.log("clip/hard_negative_loss", term.detach(), batch_size=len(images))
+        return self.hparams.hard_negative_weight * term
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.AdamW(self.parameters(), lr=self.hparams.learning_rate,

@@ -102,3 +102,29 @@ def random_point_batch(target: FitTarget, count: int, generator: torch.Generator
     jitter = (torch.rand(count // 2, 3, generator=generator) - 0.5) * NEAR_SURFACE_DISTANCE
     near = (target.surface_points[chosen] + jitter).clamp(-SCENE_BOUND, SCENE_BOUND)
     return torch.cat([near, uniform])
+
+
+def random_patch_rays(target: FitTarget, patch: int, generator: torch.Generator) -> tuple[Rays, Tensor]:
+    """Rays through a random ``patch``×``patch`` window of a random training view, and their
+    premultiplied RGBA targets ``(patch², 4)`` (the upsampler's patch-wise rendering loss).
+
+    Pixels of the window whose rays miss the scene cube are replaced by random pixels that
+    cross it, so every ray reaches the field (batched rendering keeps one block per avatar).
+    """
+    width, height = target.cameras.width, target.cameras.height
+    patch = min(patch, width, height)
+    view = int(torch.randint(target.premultiplied.shape[0], (), generator=generator))
+    top = int(torch.randint(height - patch + 1, (), generator=generator))
+    left = int(torch.randint(width - patch + 1, (), generator=generator))
+    rows = torch.arange(top, top + patch)[:, None]
+    columns = torch.arange(left, left + patch)[None, :]
+    flat = (view * width * height + rows * width + columns).reshape(-1)
+    crossing = target.pixels_crossing_the_cube()
+    missing = ~torch.isin(flat, crossing)
+    if bool(missing.any()):
+        picks = torch.randint(len(crossing), (int(missing.sum()),), generator=generator)
+        flat[missing] = crossing[picks]
+    pixels = width * height
+    camera_index, pixel_index = flat // pixels, flat % pixels
+    rays = rays_from_pixels(target.cameras, camera_index, pixel_index)
+    return rays, target.premultiplied[camera_index, pixel_index]

@@ -50,9 +50,12 @@ def train_domain_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.D
     training = encoder["training"]
     torch.manual_seed(encoder["seed"])
     system = DomainClipSystem(choice.architecture, choice.checkpoint,
-                              learning_rate=training["learning_rate"])
+                              learning_rate=training["learning_rate"],
+                              hard_negative_weight=training["hard_negative_weight"])
     pairs = AvatarCaptionPairs(avatars_of_split(avatars, avatar_index, "train"),
-                               system.tokenizer, system.image_size)
+                               system.tokenizer, system.image_size,
+                               frontal_probability=training["frontal_probability"],
+                               hard_negatives=training["hard_negative_weight"] > 0)
     loader = DataLoader(pairs, batch_size=min(training["batch_size"], len(pairs)), shuffle=True,
                         drop_last=True)
     settings = TrainerSettings(**training["trainer"], seed=encoder["seed"])

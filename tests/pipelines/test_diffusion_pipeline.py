@@ -1,0 +1,101 @@
+"""The diffusion stage end to end on the test profile (render → fit → encoder → diffusion)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+from kedro_datasets.pandas import CSVDataset
+
+from rodin_pipelines.configuration import CUSTOM_RESOLVERS
+from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
+from rodin_pipelines.datasets.fit_files import (
+    SharedDecoderDataset,
+    TensorFileDataset,
+    TriplaneFolderDataset,
+)
+from rodin_pipelines.datasets.image_files import PngDataset
+from rodin_pipelines.datasets.mesh_files import MeshFolderDataset
+from rodin_pipelines.pipelines.diffusion import create_pipeline as diffusion_pipeline
+from rodin_pipelines.pipelines.encoder import create_pipeline as encoder_pipeline
+from rodin_pipelines.pipelines.fit import create_pipeline as fit_pipeline
+from rodin_pipelines.pipelines.render import create_pipeline as render_pipeline
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def profile_parameters(folder: Path) -> dict:
+    loader = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="test",
+                               merge_strategy={"parameters": "soft"},
+                               custom_resolvers=CUSTOM_RESOLVERS)
+    params = loader["parameters"]
+    params["encoder"]["training"]["trainer"]["checkpoint_dir"] = str(folder / "clip_ckpt")
+    params["encoder"]["prior"]["trainer"]["checkpoint_dir"] = str(folder / "prior_ckpt")
+    for model in ("base", "upsampler"):
+        params["diffusion"][model]["trainer"]["checkpoint_dir"] = str(folder / f"{model}_ckpt")
+    params["diffusion"]["gallery"]["progress_folder"] = str(folder / "progress")
+    return params
+
+
+def catalog_in(folder: Path, params: dict) -> DataCatalog:
+    files = {name: TensorFileDataset(str(folder / f"{name}.safetensors")) for name in (
+        "plane_statistics", "clip_weights", "avatar_embeddings", "caption_embeddings",
+        "embedding_prior", "base_model_weights", "upsampler_model_weights")}
+    datasets = {
+        **files,
+        "avatars": AvatarFolderDataset(str(folder / "avatars"), progress=False),
+        "avatar_index": CSVDataset(filepath=str(folder / "index.csv"), save_args={"index": False}),
+        "shared_decoder": SharedDecoderDataset(str(folder / "decoder")),
+        "triplanes": TriplaneFolderDataset(str(folder / "triplanes"), progress=False),
+        "fit_meshes": MeshFolderDataset(str(folder / "meshes"), artifact_path=None),
+        "diffusion_gallery": PngDataset(str(folder / "gallery.png")),
+    }
+    for name in ("render", "fit", "encoder", "diffusion"):
+        datasets[f"params:{name}"] = MemoryDataset(params[name])
+        for key, sub in params[name].items():
+            datasets[f"params:{name}.{key}"] = MemoryDataset(sub)
+    return DataCatalog(datasets)
+
+
+@pytest.fixture(scope="module")
+def diffused(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("diffusion")
+    params = profile_parameters(folder)
+    catalog = catalog_in(folder, params)
+    for stage in (render_pipeline, fit_pipeline, encoder_pipeline):
+        SequentialRunner().run(stage(), catalog)
+    outputs = SequentialRunner().run(diffusion_pipeline(), catalog)
+    return folder, params, catalog, outputs["diffusion_metrics"].load()
+
+
+def test_both_models_are_stored_and_the_gallery_has_four_rows(diffused):
+    folder, params, catalog, metrics = diffused
+    for name in ("base_model_weights", "upsampler_model_weights"):
+        weights = catalog.load(name)
+        assert weights and all(torch.isfinite(w).all() for w in weights.values()), name
+    gallery = np.asarray(catalog.load("diffusion_gallery"))
+    size = params["render"]["views"]["image_size"] * params["diffusion"]["gallery"]["scale"]
+    avatars = params["diffusion"]["gallery"]["avatars"]
+    assert gallery.shape[0] == 4 * (size + 4) and gallery.shape[1] == avatars * (size + 4)
+    for key in ("psnr_conditional_vs_truth", "psnr_gaussian_baseline_vs_truth"):
+        assert np.isfinite(metrics[key]), key
+    assert metrics["base_steps"] == params["diffusion"]["sampling"]["base_steps"]
+    every = params["diffusion"]["gallery"]["every_n_steps"]
+    for model in ("base", "upsampler"):
+        steps = params["diffusion"][model]["trainer"]["max_steps"]
+        pictures = sorted(p.name for p in (folder / "progress" / model).glob("*.png"))
+        assert pictures == [f"step-{s:07d}.png" for s in range(every, steps + 1, every)]
+
+
+def test_a_rerun_resumes_the_finished_training_and_returns_the_same_weights(diffused):
+    folder, params, catalog, _ = diffused
+    before = catalog.load("upsampler_model_weights")
+    again = catalog_in(folder, params)
+    SequentialRunner().run(
+        diffusion_pipeline().only_nodes("collect_triplane_examples",
+                                        "upsampler.train_diffusion_model"), again)
+    after = again.load("upsampler_model_weights")
+    assert all(torch.equal(before[k], after[k]) for k in before)

@@ -1,0 +1,109 @@
+"""The shared diffusion LightningModule on a tiny roll-out U-Net: learning, EMA, non-finite
+losses, kill/resume and 2-process DDP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytorch_lightning as pl
+import pytest
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from diffusion_scripts import SmoothTriplanes, tiny_system  # noqa: E402
+
+from rodin_pipelines.diffusion.denoiser import Condition  # noqa: E402
+from rodin_pipelines.diffusion.losses import diffusion_loss  # noqa: E402
+from rodin_pipelines.training.diffusion_module import TrainingDivergedError  # noqa: E402
+from rodin_pipelines.training.step_loader import step_loader  # noqa: E402
+
+
+def quiet_trainer(steps: int) -> pl.Trainer:
+    return pl.Trainer(max_steps=steps, accelerator="cpu", logger=False,
+                      enable_checkpointing=False, enable_progress_bar=False,
+                      enable_model_summary=False)
+
+
+def held_out_loss(system, data: SmoothTriplanes) -> float:
+    """Loss at fixed noise and timesteps (the same draws before and after training)."""
+    generator = torch.Generator().manual_seed(5)
+    x0 = data.x0.repeat(8, 1, 1, 1)
+    latent = data.latent.repeat(8, 1)
+    with torch.no_grad():
+        result = diffusion_loss(system.denoiser, x0, Condition(latent=latent),
+                                generator=generator)
+    return float(result.per_sample.mean())
+
+
+def test_the_training_loss_falls_on_a_tiny_set() -> None:
+    torch.manual_seed(0)
+    data = SmoothTriplanes()
+    system = tiny_system()
+    before = held_out_loss(system, data)
+    quiet_trainer(120).fit(system, step_loader(data, 4, 120))
+    after = held_out_loss(system, data)
+    assert after < 0.6 * before, (before, after)
+    ema = [p for p in system.ema_network.parameters()]
+    live = [p for p in system.network.parameters()]
+    assert any(not torch.equal(a, b) for a, b in zip(ema, live))  # EMA lags the live weights
+
+
+class PoisonedSteps(SmoothTriplanes):
+    """NaN data at chosen draws (the loader draws ``batch`` items per step)."""
+
+    def __init__(self, poisoned_items: set[int]) -> None:
+        super().__init__()
+        self.poisoned, self.calls = poisoned_items, 0
+
+    def __getitem__(self, index: int) -> dict:
+        item = dict(super().__getitem__(index))
+        if self.calls in self.poisoned:
+            item["x0"] = torch.full_like(item["x0"], float("nan"))
+        self.calls += 1
+        return item
+
+
+def test_a_non_finite_step_is_skipped_and_counted() -> None:
+    torch.manual_seed(0)
+    system = tiny_system(max_nonfinite_steps=3)
+    trainer = quiet_trainer(6)
+    trainer.fit(system, step_loader(PoisonedSteps({4}), 2, 6))  # step 2 (items 4-5) is NaN
+    assert system.nonfinite_total == 1 and system.nonfinite_in_a_row == 0
+    assert all(torch.isfinite(p).all() for p in system.network.parameters())
+    assert all(torch.isfinite(p).all() for p in system.ema_network.parameters())
+
+
+def test_several_non_finite_steps_in_a_row_stop_the_run_naming_the_step() -> None:
+    system = tiny_system(max_nonfinite_steps=3)
+    with pytest.raises(TrainingDivergedError, match=r"3 steps in a row, up to step \d+"):
+        quiet_trainer(10).fit(system, step_loader(PoisonedSteps(set(range(100))), 2, 10))
+
+
+def test_a_killed_diffusion_training_resumes_with_its_ema(tmp_path) -> None:
+    killed = subprocess.run([sys.executable, str(HERE / "diffusion_scripts.py"), "killed",
+                             str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    saved = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)
+    assert saved["global_step"] == 5
+    assert any(k.startswith("ema_network.") for k in saved["state_dict"])
+    resumed = subprocess.run([sys.executable, str(HERE / "diffusion_scripts.py"), "resume",
+                              str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    final = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)
+    assert final["global_step"] == 12
+
+
+@pytest.mark.slow
+def test_two_process_ddp_keeps_weights_identical_and_noise_different(tmp_path) -> None:
+    result = subprocess.run([sys.executable, str(HERE / "diffusion_scripts.py"), "ddp",
+                             str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = json.loads((tmp_path / "ranks.json").read_text())
+    assert ranks["world_size"] == 2
+    assert ranks["max_rank_difference"] == 0.0
+    first, second = ranks["timesteps"]
+    assert first != second
