@@ -125,3 +125,8 @@ def test_resume_last_starts_afresh_when_the_hyperparameters_changed(tmp_path):
     fit_resumably(build_trainer(settings, **quiet()), changed, settings,
                   train_dataloaders=regression_data())
     assert changed.first_step == 0  # started afresh instead of loading the other config's run
+    folder = Path(settings.checkpoint_dir)
+    assert torch.load(folder / "last.ckpt", weights_only=True)["hyper_parameters"][
+        "learning_rate"] == 0.01  # overwritten in place, no last-v1.ckpt beside a stale one
+    assert not list(folder.glob("*-v1.ckpt"))
+    assert len(list(folder.glob("stale-*/last.ckpt"))) == 1

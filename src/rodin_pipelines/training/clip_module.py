@@ -21,11 +21,12 @@ class DomainClipSystem(pl.LightningModule):
         learning_rate / weight_decay: AdamW.
         hard_negative_weight: weight of the term that ranks each image's caption above its
             counterfactual (one attribute changed), added to open_clip's contrastive loss.
+        data_fingerprint: hash of the training data (a rerun on other data retrains).
     """
 
     def __init__(self, architecture: str, checkpoint: str | None = None,
                  learning_rate: float = 3e-4, weight_decay: float = 0.1,
-                 hard_negative_weight: float = 0.0) -> None:
+                 hard_negative_weight: float = 0.0, data_fingerprint: str = "") -> None:
         super().__init__()
         self.save_hyperparameters()
         loaded = load_clip(ClipChoice(architecture, checkpoint))

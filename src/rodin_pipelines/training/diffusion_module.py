@@ -46,6 +46,8 @@ class DiffusionSystem(pl.LightningModule):
         channels_last: train 4D inputs in channels-last memory format (GPU speed).
         auxiliary_loss / auxiliary_weight: an extra loss on the predicted ``x0`` (not saved in
             hyperparameters; the caller rebuilds it).
+        data_fingerprint: hash of the training data, so ``resume: last`` never continues a
+            model trained on other data (:mod:`.data_fingerprint`).
     """
 
     def __init__(self, network: dict[str, Any], schedule: dict[str, Any],
@@ -53,7 +55,8 @@ class DiffusionSystem(pl.LightningModule):
                  learning_rate: float = 1e-4, weight_decay: float = 0.0,
                  betas: tuple[float, float] = (0.9, 0.999), ema_decay: float = 0.999,
                  max_nonfinite_steps: int = 5, channels_last: bool = False,
-                 auxiliary_loss: nn.Module | None = None, auxiliary_weight: float = 0.0) -> None:
+                 auxiliary_loss: nn.Module | None = None, auxiliary_weight: float = 0.0,
+                 data_fingerprint: str = "") -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["auxiliary_loss"])
         self.network = build_from_config(network)

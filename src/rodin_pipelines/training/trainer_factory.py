@@ -90,6 +90,9 @@ def build_trainer(settings: TrainerSettings, callbacks: list[pl.Callback] | None
         dirpath=settings.checkpoint_dir, save_last=True, save_top_k=-1,
         every_n_train_steps=settings.checkpoint_every_n_steps,
         filename="step-{step:07d}", auto_insert_metric_name=False,
+        # Overwrite (atomically) rather than write last-v1.ckpt beside a stale last.ckpt, which
+        # the next run would resume from.
+        enable_version_counter=False,
     )
     Path(settings.checkpoint_dir).mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {
@@ -122,12 +125,26 @@ def fit_resumably(trainer: pl.Trainer, model: pl.LightningModule, settings: Trai
     if checkpoint is not None and settings.resume == LAST:
         stored = checkpoint_hyperparameters(checkpoint)
         if stored is not None and stored != _plain(dict(model.hparams)):
-            logger.warning("%s was trained with other hyperparameters; starting afresh "
-                           "(it will be overwritten)", checkpoint)
+            stale = set_aside_checkpoints(settings.checkpoint_dir)
+            logger.warning("%s was trained with other hyperparameters; starting afresh (its "
+                           "checkpoints moved to %s)", checkpoint, stale)
             checkpoint = None
     if checkpoint is not None:
         logger.info("resuming from %s", checkpoint)
     trainer.fit(model, ckpt_path=checkpoint, weights_only=True, **data)
+
+
+def set_aside_checkpoints(checkpoint_dir: str | Path) -> Path:
+    """Move the ``.ckpt`` files of a finished or abandoned configuration into
+    ``<checkpoint_dir>/stale-<time>/`` so new checkpoints never mix with them."""
+    import time
+
+    folder = Path(checkpoint_dir)
+    stale = folder / f"stale-{time.strftime('%Y%m%d-%H%M%S')}"
+    stale.mkdir(parents=True, exist_ok=True)
+    for path in folder.glob("*.ckpt"):
+        path.rename(stale / path.name)
+    return stale
 
 
 def checkpoint_hyperparameters(path: str) -> dict[str, Any] | None:

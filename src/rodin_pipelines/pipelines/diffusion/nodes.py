@@ -40,6 +40,7 @@ from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
+from rodin_pipelines.training.data_fingerprint import data_fingerprint
 from rodin_pipelines.training.diffusion_module import DiffusionSystem, ema_weights
 from rodin_pipelines.training.gallery_callback import SampleGallery
 from rodin_pipelines.training.rendering_loss import TriplaneRenderingLoss
@@ -99,7 +100,8 @@ def collect_triplane_examples(triplanes: Triplanes, avatar_embeddings: dict[str,
 
 def build_system(model: dict[str, Any], diffusion: dict[str, Any], sizes: dict[str, int],
                  decoder: torch.nn.Module | None = None,
-                 statistics: dict[str, Tensor] | None = None) -> DiffusionSystem:
+                 statistics: dict[str, Tensor] | None = None,
+                 fingerprint: str = "") -> DiffusionSystem:
     rendering = model["rendering_loss"]
     auxiliary = None
     if rendering["patch_size"] > 0 and rendering["weight"] > 0:
@@ -107,7 +109,7 @@ def build_system(model: dict[str, Any], diffusion: dict[str, Any], sizes: dict[s
                                           VolumeRenderSettings(**rendering["render"]))
     return DiffusionSystem(network_config(model, diffusion, **sizes),
                            **model["diffusion"], auxiliary_loss=auxiliary,
-                           auxiliary_weight=rendering["weight"])
+                           auxiliary_weight=rendering["weight"], data_fingerprint=fingerprint)
 
 
 def frontal_cameras(render: dict[str, Any], image_size: int) -> Cameras:
@@ -158,7 +160,11 @@ def train_diffusion_model(examples: list[TriplaneExample], plane_statistics: dic
         low_resolution=diffusion["base_resolution"] if is_upsampler(model) else None,
         augmentation=augmentation, patch_size=model["rendering_loss"]["patch_size"])
     torch.manual_seed(diffusion["seed"])
-    system = build_system(model, diffusion, sizes, shared_decoder.decoder, plane_statistics)
+    fingerprint = data_fingerprint([*(e.avatar_id for e in examples),
+                                    *(e.planes for e in examples), *(e.latent for e in examples),
+                                    plane_statistics["mean"], plane_statistics["std"]])
+    system = build_system(model, diffusion, sizes, shared_decoder.decoder, plane_statistics,
+                          fingerprint)
     settings = TrainerSettings(**model["trainer"], seed=diffusion["seed"])
     loader = step_loader(dataset, model["batch_size"], settings.max_steps)
     name = "upsampler" if is_upsampler(model) else "base"

@@ -16,6 +16,7 @@ from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.models.clip_loader import ClipChoice, LoadedClip, load_clip
 from rodin_pipelines.training.clip_data import AvatarCaptionPairs
 from rodin_pipelines.training.clip_module import DomainClipSystem
+from rodin_pipelines.training.data_fingerprint import data_fingerprint
 from rodin_pipelines.training.trainer_factory import TrainerSettings, build_trainer, fit_resumably
 
 ZERO_SHOT_PROMPTS = {
@@ -56,6 +57,9 @@ def train_domain_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.D
                                system.tokenizer, system.image_size,
                                frontal_probability=training["frontal_probability"],
                                hard_negatives=training["hard_negative_weight"] > 0)
+    # Known only once the avatars are read; compared with the checkpoint's before resuming.
+    system.hparams["data_fingerprint"] = data_fingerprint(
+        f"{a.avatar_id}:{a.meta.get('fingerprint', '')}" for a in pairs.avatars)
     loader = DataLoader(pairs, batch_size=min(training["batch_size"], len(pairs)), shuffle=True,
                         drop_last=True)
     settings = TrainerSettings(**training["trainer"], seed=encoder["seed"])

@@ -23,6 +23,7 @@ from rodin_pipelines.evaluation.prior_quality import attribute_prompt_accuracy, 
 from rodin_pipelines.instantiation import build_from_config
 from rodin_pipelines.models.clip_embeddings import embed_texts
 from rodin_pipelines.pipelines.encoder.nodes import loaded_clip, zero_shot_prompt
+from rodin_pipelines.training.data_fingerprint import data_fingerprint
 from rodin_pipelines.training.diffusion_module import DiffusionSystem, ema_weights
 from rodin_pipelines.training.prior_data import EmbeddingTextPairs
 from rodin_pipelines.training.step_loader import step_loader
@@ -53,8 +54,10 @@ def train_prior(avatar_embeddings: dict[str, Tensor], caption_embeddings: dict[s
                                [caption_embeddings[i] for i in train_ids])
     torch.manual_seed(encoder["seed"])
     text_dim = caption_embeddings[train_ids[0]].shape[-1]
+    fingerprint = data_fingerprint([*train_ids, frontal,
+                                    *(caption_embeddings[i] for i in train_ids)])
     system = DiffusionSystem(network_config(prior, frontal.shape[-1], text_dim),
-                             **prior["diffusion"])
+                             **prior["diffusion"], data_fingerprint=fingerprint)
     settings = TrainerSettings(**prior["trainer"], seed=encoder["seed"])
     loader = step_loader(pairs, prior["batch_size"], settings.max_steps)
     trainer = build_trainer(settings, log_prefix="prior")
