@@ -5,7 +5,7 @@ from __future__ import annotations
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-STAGE_ORDER = ("render", "fit", "encoder", "diffusion")
+STAGE_ORDER = ("render", "fit", "encoder", "diffusion", "evaluate")
 """The stages ``kedro run`` chains by default; ``ingest`` runs only when asked for."""
 
 

@@ -1,4 +1,5 @@
-"""The diffusion stage end to end on the test profile (render → fit → encoder → diffusion)."""
+"""The diffusion and evaluate stages end to end on the test profile (render → fit → encoder →
+diffusion → evaluate)."""
 
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from rodin_pipelines.datasets.image_files import PngDataset
 from rodin_pipelines.datasets.mesh_files import MeshFolderDataset
 from rodin_pipelines.pipelines.diffusion import create_pipeline as diffusion_pipeline
 from rodin_pipelines.pipelines.encoder import create_pipeline as encoder_pipeline
+from rodin_pipelines.pipelines.evaluate import create_pipeline as evaluate_pipeline
 from rodin_pipelines.pipelines.fit import create_pipeline as fit_pipeline
 from rodin_pipelines.pipelines.render import create_pipeline as render_pipeline
 
@@ -52,8 +54,10 @@ def catalog_in(folder: Path, params: dict) -> DataCatalog:
         "triplanes": TriplaneFolderDataset(str(folder / "triplanes"), progress=False),
         "fit_meshes": MeshFolderDataset(str(folder / "meshes"), artifact_path=None),
         "diffusion_gallery": PngDataset(str(folder / "gallery.png")),
+        "evaluate_gallery": PngDataset(str(folder / "evaluate_gallery.png")),
+        "memorisation_grid": PngDataset(str(folder / "memorisation.png")),
     }
-    for name in ("render", "fit", "encoder", "diffusion"):
+    for name in ("render", "fit", "encoder", "diffusion", "evaluate"):
         datasets[f"params:{name}"] = MemoryDataset(params[name])
         for key, sub in params[name].items():
             datasets[f"params:{name}.{key}"] = MemoryDataset(sub)
@@ -68,11 +72,13 @@ def diffused(tmp_path_factory):
     for stage in (render_pipeline, fit_pipeline, encoder_pipeline):
         SequentialRunner().run(stage(), catalog)
     outputs = SequentialRunner().run(diffusion_pipeline(), catalog)
-    return folder, params, catalog, outputs["diffusion_metrics"].load()
+    evaluated = SequentialRunner().run(evaluate_pipeline(), catalog)
+    return (folder, params, catalog, outputs["diffusion_metrics"].load(),
+            evaluated["evaluate_metrics"].load())
 
 
 def test_both_models_are_stored_and_the_gallery_has_four_rows(diffused):
-    folder, params, catalog, metrics = diffused
+    folder, params, catalog, metrics, _ = diffused
     for name in ("base_model_weights", "upsampler_model_weights"):
         weights = catalog.load(name)
         assert weights and all(torch.isfinite(w).all() for w in weights.values()), name
@@ -91,7 +97,7 @@ def test_both_models_are_stored_and_the_gallery_has_four_rows(diffused):
 
 
 def test_a_rerun_resumes_the_finished_training_and_returns_the_same_weights(diffused):
-    folder, params, catalog, _ = diffused
+    folder, params, catalog, _, _ = diffused
     before = catalog.load("upsampler_model_weights")
     again = catalog_in(folder, params)
     SequentialRunner().run(
@@ -99,3 +105,18 @@ def test_a_rerun_resumes_the_finished_training_and_returns_the_same_weights(diff
                                         "upsampler.train_diffusion_model"), again)
     after = again.load("upsampler_model_weights")
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_evaluate_reports_fid_and_kid_for_ours_and_both_baselines_with_their_settings(diffused):
+    folder, params, catalog, _, metrics = diffused
+    evaluate = params["evaluate"]
+    for name in ("ours", "fitted_heldout", "gaussian"):
+        assert np.isfinite(metrics[f"fid_clip_{name}"]) and metrics[f"fid_clip_{name}"] >= -1e-6
+        assert np.isfinite(metrics[f"kid_clip_{name}"])
+    assert metrics["samples"] == evaluate["samples"] and metrics["seed"] == evaluate["seed"]
+    assert metrics["nfe_base"] == params["diffusion"]["sampling"]["base_steps"]
+    assert metrics["real_images"] == 2 * evaluate["views_per_avatar"]  # 2 held-out avatars
+    assert 0.0 <= metrics["memorisation_nearest_distance_min"] <= 2.0
+    grid = np.asarray(catalog.load("memorisation_grid"))
+    size = params["render"]["views"]["image_size"]
+    assert grid.shape[:2] == (evaluate["memorisation_rows"] * (size + 4), 2 * (size + 4))
