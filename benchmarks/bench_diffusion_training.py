@@ -73,12 +73,16 @@ def step(network, optimiser, shape, batch, device, variant) -> None:
     optimiser.step()
 
 
-def flops_per_sample(network, shape, device) -> float:
-    x, t, latent = inputs(shape, 1, device, False)
-    with FlopCounterMode(display=False) as counter:
-        network(x, t, latent).pow(2).mean().backward()
-    network.zero_grad(set_to_none=True)
-    return float(counter.get_total_flops())
+def flops_per_sample(env: str, model_name: str) -> tuple[float, int, dict]:
+    """FLOPs of one forward + backward of one sample, counted on the meta device (no memory,
+    no compute, so paper sizes count on a laptop), and the parameter count."""
+    meta = torch.device("meta")
+    with meta:
+        network, shape = build(env, model_name, meta)
+        x, t, latent = inputs(shape, 1, meta, False)
+        with FlopCounterMode(display=False) as counter:
+            network(x, t, latent).pow(2).mean().backward()
+    return float(counter.get_total_flops()), sum(p.numel() for p in network.parameters()), shape
 
 
 def timed(env: str, model_name: str, device: torch.device, repeats: int) -> dict:
@@ -119,12 +123,11 @@ def main() -> None:
                     else platform.processor() or "cpu", "threads": torch.get_num_threads()}
     for env in ("base", "paper"):
         for model_name in ("base", "upsampler"):
-            network, shape = build(env, model_name, device)
-            entry = {"parameters": sum(p.numel() for p in network.parameters()),
+            flops, parameters_count, shape = flops_per_sample(env, model_name)
+            entry = {"parameters": parameters_count,
                      "input": f"{shape['in_channels']} x {shape['resolution']} x "
                               f"{3 * shape['resolution']}",
-                     "gflops_per_sample_fwd_bwd": flops_per_sample(network, shape, device) / 1e9}
-            del network
+                     "gflops_per_sample_fwd_bwd": flops / 1e9}
             if env == "base" or args.time_paper:
                 entry.update(timed(env, model_name, device, args.repeats))
             report[f"{env}/{model_name}"] = entry
