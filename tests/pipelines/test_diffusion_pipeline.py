@@ -1,6 +1,7 @@
 """The diffusion and evaluate stages end to end on the test profile (render → fit → encoder →
 diffusion → evaluate)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,13 @@ from rodin_pipelines.datasets.fit_files import (
     TensorFileDataset,
     TriplaneFolderDataset,
 )
+from rodin_pipelines.datasets.generated_files import FILES, GeneratedAvatarsDataset
 from rodin_pipelines.datasets.image_files import PngDataset
 from rodin_pipelines.datasets.mesh_files import MeshFolderDataset
 from rodin_pipelines.pipelines.diffusion import create_pipeline as diffusion_pipeline
 from rodin_pipelines.pipelines.encoder import create_pipeline as encoder_pipeline
 from rodin_pipelines.pipelines.evaluate import create_pipeline as evaluate_pipeline
+from rodin_pipelines.pipelines.generate import create_pipeline as generate_pipeline
 from rodin_pipelines.pipelines.fit import create_pipeline as fit_pipeline
 from rodin_pipelines.pipelines.render import create_pipeline as render_pipeline
 
@@ -56,8 +59,10 @@ def catalog_in(folder: Path, params: dict) -> DataCatalog:
         "diffusion_gallery": PngDataset(str(folder / "gallery.png")),
         "evaluate_gallery": PngDataset(str(folder / "evaluate_gallery.png")),
         "memorisation_grid": PngDataset(str(folder / "memorisation.png")),
+        "generated_avatars": GeneratedAvatarsDataset(str(folder / "generated"),
+                                                     artifact_path=None),
     }
-    for name in ("render", "fit", "encoder", "diffusion", "evaluate"):
+    for name in ("render", "fit", "encoder", "diffusion", "evaluate", "generate"):
         datasets[f"params:{name}"] = MemoryDataset(params[name])
         for key, sub in params[name].items():
             datasets[f"params:{name}.{key}"] = MemoryDataset(sub)
@@ -120,3 +125,39 @@ def test_evaluate_reports_fid_and_kid_for_ours_and_both_baselines_with_their_set
     grid = np.asarray(catalog.load("memorisation_grid"))
     size = params["render"]["views"]["image_size"]
     assert grid.shape[:2] == (evaluate["memorisation_rows"] * (size + 4), 2 * (size + 4))
+
+
+@pytest.mark.parametrize("mode, changes, names", [
+    ("unconditional", {}, ["uncond-00"]),
+    ("text", {"prompt": "a smiling woman with red hair"}, ["text-00"]),
+    ("portrait", {"portrait": "astronaut"}, ["portrait-00"]),
+    ("edit", {"edit": {"source": "portrait", "source_text": "a person",
+                       "edit_text": "a person with red hair", "strength": 1.0}},
+     ["edit-edited-00", "edit-unedited-00"]),
+])
+def test_each_generate_mode_writes_its_files(diffused, mode, changes, names):
+    folder, params, catalog, _, _ = diffused
+    name = names[0].split("-")[0]
+    catalog["params:generate"] = MemoryDataset({**params["generate"], **changes, "mode": mode,
+                                                "name": name})
+    SequentialRunner().run(generate_pipeline(), catalog)
+    written = [n for n in catalog.load("generated_avatars") if n.startswith(name + "-")]
+    assert written == names
+    for result in written:
+        assert all((folder / "generated" / result / f).stat().st_size > 0 for f in FILES)
+        description = json.loads((folder / "generated" / result / "description.json").read_text())
+        assert description["mode"] == mode
+        # Six training steps may sample an empty field: then the description says so.
+        assert (folder / "generated" / result / "mesh.glb").is_file() or "mesh" in description
+
+
+def test_generate_errors_name_the_problem(diffused, tmp_path):
+    folder, params, catalog, _, _ = diffused
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    for changes, message in [({"mode": "text", "prompt": " "}, "needs a prompt"),
+                             ({"mode": "portrait", "portrait": str(broken)}, "broken.png"),
+                             ({"mode": "sketch"}, "generate.mode must be one of")]:
+        catalog["params:generate"] = MemoryDataset({**params["generate"], **changes})
+        with pytest.raises(Exception, match=message):
+            SequentialRunner().run(generate_pipeline(), catalog)

@@ -1,0 +1,74 @@
+"""Generated avatars written to ``<path>/<name>/``: ``triplane.safetensors``, ``views.png``,
+``turntable.gif`` and ``.mp4``, ``mesh.glb`` (vertex colours), ``description.json``; each file
+atomic, and the PNG, GIF and GLB logged to the stage's MLflow run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from kedro.io import AbstractDataset
+from PIL import Image
+
+from rodin_pipelines.atomic_files import atomic_write_bytes, atomic_write_text
+from rodin_pipelines.datasets.tracking import log_to_active_run
+from rodin_pipelines.generation.outputs import GeneratedAvatar
+from rodin_pipelines.rendering.contact_sheet import flatten_rgba, image_grid
+from rodin_pipelines.rendering.mesh_export import write_mesh
+from rodin_pipelines.rendering.turntable import write_turntable
+from rodin_pipelines.triplane.storage import save_triplane
+
+FILES = ("triplane.safetensors", "views.png", "turntable.gif", "turntable.mp4",
+         "description.json")
+"""Every result has these; ``mesh.glb`` too unless its field has no surface (said in the
+description)."""
+
+
+def views_picture(views: Any) -> np.ndarray:
+    """``(V, H, W, 4)`` straight RGBA → one row of views over a checkerboard, uint8."""
+    return image_grid(flatten_rgba(views)[None])
+
+
+class GeneratedAvatarsDataset(AbstractDataset[dict[str, GeneratedAvatar], list[str]]):
+    """Writes results; loading lists the result folders that hold every file."""
+
+    def __init__(self, path: str, artifact_path: str | None = "generated",
+                 metadata: dict[str, Any] | None = None) -> None:
+        self._path = Path(path)
+        self._artifact_path = artifact_path
+        self.metadata = metadata
+
+    def load(self) -> list[str]:
+        return sorted(p.name for p in self._path.iterdir()
+                      if p.is_dir() and all((p / f).is_file() for f in FILES))
+
+    def save(self, data: dict[str, GeneratedAvatar]) -> None:
+        for name, avatar in data.items():
+            folder = self._path / name
+            folder.mkdir(parents=True, exist_ok=True)
+            save_triplane(folder / "triplane.safetensors", avatar.planes,
+                          {k: str(v) for k, v in avatar.description.items()})
+            import io
+
+            buffer = io.BytesIO()
+            Image.fromarray(views_picture(avatar.views)).save(buffer, format="PNG")
+            atomic_write_bytes(folder / "views.png", buffer.getvalue())
+            write_turntable(avatar.turntable, folder / "turntable.gif")
+            write_turntable(avatar.turntable, folder / "turntable.mp4")
+            if avatar.mesh is not None:
+                write_mesh(avatar.mesh, folder / "mesh.glb")
+            atomic_write_text(folder / "description.json",
+                              json.dumps(avatar.description, indent=2) + "\n")
+            if self._artifact_path:
+                for file in ("views.png", "turntable.gif",
+                             *(("mesh.glb",) if avatar.mesh is not None else ())):
+                    log_to_active_run(lambda m, f=folder / file: m.log_artifact(
+                        str(f), artifact_path=f"{self._artifact_path}/{name}"), f"{name}/{file}")
+
+    def _exists(self) -> bool:
+        return self._path.is_dir()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path)}

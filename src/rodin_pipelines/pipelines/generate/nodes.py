@@ -1,0 +1,129 @@
+"""Nodes of the ``generate`` stage: unpack parameters, call the library, return values.
+
+``generate.mode`` picks where latents come from: ``unconditional`` (the prior), ``text``
+(``generate.prompt`` → prior), ``portrait`` (``generate.portrait``: an image file, or
+``astronaut`` for scikit-image's photograph) or ``edit`` (a ``generate.source``: ``avatar:<id>``,
+``portrait`` or ``text``, moved from ``generate.edit.source_text`` towards
+``generate.edit.edit_text``; the unedited result is written beside the edited one).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_triplanes
+from rodin_pipelines.generation.latents import edited_latents, portrait_latent, prior_latents
+from rodin_pipelines.generation.outputs import GeneratedAvatar, realise
+from rodin_pipelines.generation.portrait import frame_portrait, read_portrait
+from rodin_pipelines.pipelines.diffusion.nodes import load_denoiser
+from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
+from rodin_pipelines.pipelines.encoder.prior_nodes import load_prior
+from rodin_pipelines.rendering.camera_rig import CameraRig
+from rodin_pipelines.rendering.cameras import Cameras, orbit_camera_to_world
+from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
+from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
+
+MODES = ("unconditional", "text", "portrait", "edit")
+ASTRONAUT = "astronaut"
+
+
+def portrait_image(source: str, size: int) -> Tensor:
+    """The framed portrait ``(size, size, 4)`` of a file path, or of ``astronaut``."""
+    if source == ASTRONAUT:
+        from skimage import data
+
+        photo = data.astronaut()
+        rgba = np.concatenate([photo, np.full(photo.shape[:2] + (1,), 255, np.uint8)], axis=-1)
+    else:
+        rgba = read_portrait(source)
+    return frame_portrait(rgba, size)
+
+
+def source_latents(source: str, generate: dict[str, Any], clip: Any, prior: Any,
+                   statistics: dict[str, Tensor], avatar_embeddings: dict[str, Tensor],
+                   size: int, prior_sampling: dict[str, Any]) -> Tensor:
+    """``(count, D)`` latents for ``source``: ``unconditional``, ``text``, ``portrait`` or
+    ``avatar:<id>``."""
+    count = generate["count"]
+    if source.startswith("avatar:"):
+        avatar_id = source.removeprefix("avatar:")
+        if avatar_id not in avatar_embeddings:
+            raise ValueError(f"no avatar '{avatar_id}' in the encoder's embeddings; pick one of "
+                             f"data/04_feature/clip_embeddings.safetensors' ids, e.g. "
+                             f"{sorted(avatar_embeddings)[:3]}")
+        return avatar_embeddings[avatar_id][:1].expand(count, -1)
+    if source == "portrait":
+        return portrait_latent(clip, portrait_image(generate["portrait"], size)).expand(count, -1)
+    if source in ("unconditional", "text"):
+        prompt = generate["prompt"] if source == "text" else None
+        if source == "text" and not (prompt or "").strip():
+            raise ValueError("generate.mode=text needs a prompt: --params "
+                             "\"generate.prompt='a smiling woman with long red hair'\"")
+        return prior_latents(prior, statistics, count, clip, prompt,
+                             sampler=prior_sampling["sampler"], steps=prior_sampling["steps"],
+                             guidance_scale=prior_sampling["guidance_scale"],
+                             seed=generate["seed"])
+    raise ValueError(f"unknown generate source '{source}'; choose one of {MODES[:3]} or "
+                     "avatar:<id>")
+
+
+def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dict[str, Tensor],
+                     upsampler_model_weights: dict[str, Tensor],
+                     plane_statistics: dict[str, Tensor], shared_decoder: SharedDecoderFit,
+                     avatar_embeddings: dict[str, Tensor], clip_weights: dict[str, Tensor],
+                     encoder: dict[str, Any], diffusion: dict[str, Any], render: dict[str, Any],
+                     fit: dict[str, Any], generate: dict[str, Any]
+                     ) -> dict[str, GeneratedAvatar]:
+    """Tri-planes, renders, turntables and meshes for the configured mode."""
+    mode = generate["mode"]
+    if mode not in MODES:
+        raise ValueError(f"generate.mode must be one of {MODES}, got '{mode}'")
+    size = render["views"]["image_size"]
+    clip = loaded_clip(clip_weights, encoder)
+    prior, statistics = load_prior(embedding_prior, encoder)
+    source = generate["edit"]["source"] if mode == "edit" else mode
+    latents = source_latents(source, generate, clip, prior, statistics, avatar_embeddings, size,
+                             encoder["prior"]["sampling"])
+    batches = {"": latents}
+    if mode == "edit":
+        edit = generate["edit"]
+        batches = {"unedited-": latents,
+                   "edited-": edited_latents(clip, latents, edit["source_text"],
+                                             edit["edit_text"], edit["strength"])}
+    channels = plane_statistics["mean"].numel()
+    sizes = {"channels": channels, "latent_dim": latents.shape[1],
+             "fitted_resolution": int(fit["resolution"])}
+    base = load_denoiser(base_model_weights, diffusion["base"], diffusion, sizes)
+    upsampler = load_denoiser(upsampler_model_weights, diffusion["upsampler"], diffusion, sizes)
+    settings = SamplingSettings(**{**diffusion["sampling"], **generate["sampling"]})
+    rig = CameraRig(**render["camera_rig"])
+    views = Cameras(orbit_camera_to_world(
+        torch.deg2rad(torch.tensor(generate["view_azimuths_degrees"], dtype=torch.float32)),
+        torch.zeros(len(generate["view_azimuths_degrees"])), rig.radius),
+        math.radians(rig.fov_x_degrees), size, size)
+    render_settings = VolumeRenderSettings(**generate["render"])
+    results: dict[str, GeneratedAvatar] = {}
+    for prefix, batch in batches.items():
+        planes = sample_triplanes(base, upsampler, batch, len(batch), channels,
+                                  diffusion["base_resolution"], sizes["fitted_resolution"],
+                                  plane_statistics, settings, seed=generate["seed"])
+        for index, plane in enumerate(planes):
+            description = {"mode": mode, "source": source, "index": index,
+                           "seed": generate["seed"], "sampler": settings.sampler,
+                           "base_steps": settings.base_steps,
+                           "upsampler_steps": settings.upsampler_steps,
+                           "guidance_scale": settings.guidance_scale,
+                           "prompt": generate.get("prompt"),
+                           "portrait": generate.get("portrait") if source == "portrait" else None,
+                           "edit": generate["edit"] if mode == "edit" else None}
+            name = f"{generate['name']}-{prefix}{index:02d}"
+            results[name] = realise(plane, shared_decoder.decoder, views, rig.radius,
+                                    generate["turntable_frames"], render_settings,
+                                    generate["mesh_resolution"], description)
+    return results
+
