@@ -20,11 +20,10 @@ import time
 from pathlib import Path
 
 import torch
-from kedro.config import OmegaConfigLoader
 from torch.utils.flop_counter import FlopCounterMode
 
 from rodin_pipelines.atomic_files import atomic_write_json
-from rodin_pipelines.configuration import CUSTOM_RESOLVERS
+from rodin_pipelines.configuration import load_parameters
 from rodin_pipelines.instantiation import build_from_config
 from rodin_pipelines.pipelines.diffusion.nodes import model_resolution, network_config
 
@@ -34,10 +33,7 @@ VARIANTS = ("fp32", "channels_last", "bf16_autocast")
 
 
 def parameters(env: str) -> dict:
-    loader = OmegaConfigLoader(str(ROOT / "conf"), base_env="base", default_run_env=env,
-                               merge_strategy={"parameters": "soft"},
-                               custom_resolvers=CUSTOM_RESOLVERS)
-    return loader["parameters"]
+    return load_parameters(ROOT / "conf", env)
 
 
 def build(env: str, model_name: str, device: torch.device) -> tuple[torch.nn.Module, dict]:

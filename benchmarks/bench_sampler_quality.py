@@ -17,11 +17,10 @@ import time
 from pathlib import Path
 
 import torch
-from kedro.config import OmegaConfigLoader
 from safetensors.torch import load_file
 
 from rodin_pipelines.atomic_files import atomic_write_json
-from rodin_pipelines.configuration import CUSTOM_RESOLVERS
+from rodin_pipelines.configuration import load_parameters
 from rodin_pipelines.diffusion.denoiser import Condition
 from rodin_pipelines.diffusion.samplers import SamplerName, sample
 from rodin_pipelines.evaluation.frechet import frechet_distance
@@ -40,9 +39,7 @@ def main() -> None:
     parser.add_argument("--nfe", default="10,20,50,100")
     parser.add_argument("--output", default=str(ROOT / "benchmarks/results/sampler_quality.json"))
     args = parser.parse_args()
-    params = OmegaConfigLoader(str(ROOT / "conf"), base_env="base", default_run_env="base",
-                               merge_strategy={"parameters": "soft"},
-                               custom_resolvers=CUSTOM_RESOLVERS)["parameters"]
+    params = load_parameters(ROOT / "conf", "base")
     diffusion = params["diffusion"]
     statistics = load_file(ROOT / "data/06_models/plane_statistics.safetensors")
     files = sorted((ROOT / "data/04_feature/triplanes").glob("*.safetensors"))

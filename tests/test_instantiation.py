@@ -3,9 +3,8 @@
 from pathlib import Path
 
 import pytest
-from kedro.config import OmegaConfigLoader
 
-from rodin_pipelines.configuration import CUSTOM_RESOLVERS
+from rodin_pipelines.configuration import load_parameters
 from rodin_pipelines.instantiation import build_from_config, target_blocks
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -13,11 +12,7 @@ ENVIRONMENTS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name no
 
 
 def parameters_of(env: str) -> dict:
-    loader = OmegaConfigLoader(
-        str(CONF), base_env="base", default_run_env=env,
-        merge_strategy={"parameters": "soft"}, custom_resolvers=CUSTOM_RESOLVERS,
-    )
-    return loader["parameters"]
+    return load_parameters(CONF, env)
 
 
 CLIP_DIM = 128

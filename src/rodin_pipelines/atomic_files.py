@@ -52,6 +52,17 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def atomic_write_png(path: str | Path, picture: Any) -> None:
+    """Write a uint8 ``(H, W, 3|4)`` array as a PNG to ``path`` atomically."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
 def atomic_write_json(path: str | Path, payload: Any) -> None:
     """Write ``payload`` as indented JSON to ``path`` atomically."""
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")

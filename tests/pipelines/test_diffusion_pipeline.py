@@ -7,12 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset
 
-from rodin_pipelines.configuration import CUSTOM_RESOLVERS
+from rodin_pipelines.configuration import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.datasets.fit_files import (
     SharedDecoderDataset,
@@ -33,10 +32,7 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 def profile_parameters(folder: Path) -> dict:
-    loader = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="test",
-                               merge_strategy={"parameters": "soft"},
-                               custom_resolvers=CUSTOM_RESOLVERS)
-    params = loader["parameters"]
+    params = load_parameters(CONF, "test")
     params["encoder"]["training"]["trainer"]["checkpoint_dir"] = str(folder / "clip_ckpt")
     params["encoder"]["prior"]["trainer"]["checkpoint_dir"] = str(folder / "prior_ckpt")
     for model in ("base", "upsampler"):

@@ -4,12 +4,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset
 
-from rodin_pipelines.configuration import CUSTOM_RESOLVERS
+from rodin_pipelines.configuration import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.datasets.fit_files import TensorFileDataset
 from rodin_pipelines.pipelines.encoder import create_pipeline as encoder_pipeline
@@ -19,10 +18,7 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 def load_profile(folder: Path) -> dict:
-    loader = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="test",
-                               merge_strategy={"parameters": "soft"},
-                               custom_resolvers=CUSTOM_RESOLVERS)
-    params = loader["parameters"]
+    params = load_parameters(CONF, "test")
     params["encoder"]["training"]["trainer"]["checkpoint_dir"] = str(folder / "checkpoints")
     params["encoder"]["prior"]["trainer"]["checkpoint_dir"] = str(folder / "prior_checkpoints")
     return params

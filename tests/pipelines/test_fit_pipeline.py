@@ -4,12 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset
 
-from rodin_pipelines.configuration import CUSTOM_RESOLVERS
+from rodin_pipelines.configuration import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.datasets.fit_files import (
     SharedDecoderDataset,
@@ -25,10 +24,7 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 def load_test_parameters() -> dict:
-    loader = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="test",
-                               merge_strategy={"parameters": "soft"},
-                               custom_resolvers=CUSTOM_RESOLVERS)
-    return loader["parameters"]
+    return load_parameters(CONF, "test")
 
 
 def catalog_in(folder: Path, params: dict) -> DataCatalog:

@@ -78,6 +78,12 @@ class AvatarViews:
         """Indices of the frames in ``split``."""
         return [i for i, frame in enumerate(self.transforms.frames) if frame.split == split]
 
+    def frontal_index(self) -> int:
+        """The frontal view's frame (the latent's view); the first frame when there is none
+        (imported avatars)."""
+        frontal = self.split_indices(FRONTAL_SPLIT)
+        return frontal[0] if frontal else 0
+
 
 def image_file_name(index: int) -> str:
     """The ``file_path`` (no extension, as NeRF-synthetic writes it) of frame ``index``."""

@@ -10,9 +10,8 @@ from typing import Any
 
 import numpy as np
 from kedro.io import AbstractDataset
-from PIL import Image
 
-from rodin_pipelines.atomic_files import atomic_write_bytes, atomic_write_text
+from rodin_pipelines.atomic_files import atomic_write_png, atomic_write_text
 from rodin_pipelines.datasets.tracking import log_to_active_run
 from rodin_pipelines.generation.outputs import GeneratedAvatar
 from rodin_pipelines.rendering.contact_sheet import flatten_rgba, image_grid
@@ -50,11 +49,7 @@ class GeneratedAvatarsDataset(AbstractDataset[dict[str, GeneratedAvatar], list[s
             folder.mkdir(parents=True, exist_ok=True)
             save_triplane(folder / "triplane.safetensors", avatar.planes,
                           {k: str(v) for k, v in avatar.description.items()})
-            import io
-
-            buffer = io.BytesIO()
-            Image.fromarray(views_picture(avatar.views)).save(buffer, format="PNG")
-            atomic_write_bytes(folder / "views.png", buffer.getvalue())
+            atomic_write_png(folder / "views.png", views_picture(avatar.views))
             write_turntable(avatar.turntable, folder / "turntable.gif")
             write_turntable(avatar.turntable, folder / "turntable.mp4")
             if avatar.mesh is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import numpy as np
 from kedro.io import AbstractDataset
 from PIL import Image
 
-from rodin_pipelines.atomic_files import atomic_write_bytes
+from rodin_pipelines.atomic_files import atomic_write_png
 from rodin_pipelines.datasets.tracking import log_to_active_run
 
 
@@ -35,9 +34,7 @@ class PngDataset(AbstractDataset[np.ndarray, np.ndarray]):
     def save(self, data: np.ndarray) -> None:
         if data.dtype != np.uint8 or data.ndim != 3 or data.shape[-1] not in (3, 4):
             raise ValueError(f"expected uint8 (H, W, 3|4), got {data.dtype} {data.shape}")
-        buffer = io.BytesIO()
-        Image.fromarray(data).save(buffer, format="PNG")
-        atomic_write_bytes(self._filepath, buffer.getvalue())
+        atomic_write_png(self._filepath, data)
         if self._artifact_path is not None:
             log_to_active_run(
                 lambda mlflow: mlflow.log_artifact(str(self._filepath), self._artifact_path),

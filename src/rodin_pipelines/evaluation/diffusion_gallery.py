@@ -6,10 +6,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rodin_pipelines.diffusion.cascade import SamplingSettings
+from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
 from rodin_pipelines.diffusion.conditioning_augmentation import upsampler_context
-from rodin_pipelines.diffusion.denoiser import Condition, Denoiser
-from rodin_pipelines.diffusion.samplers import sample
+from rodin_pipelines.diffusion.denoiser import Denoiser
 from rodin_pipelines.evaluation.view_quality import view_psnr
 from rodin_pipelines.models.clip_embeddings import embed_views
 from rodin_pipelines.models.clip_loader import LoadedClip
@@ -57,21 +56,21 @@ def mean_psnr_against(samples: Tensor, truth: Tensor) -> float:
 def training_gallery(denoiser: Denoiser, latents: Tensor, statistics: dict[str, Tensor],
                      decoder: TriplaneDecoder, cameras: Cameras, render: VolumeRenderSettings,
                      shape: tuple[int, int, int], settings: SamplingSettings,
-                     context: Tensor | None = None, truth: Tensor | None = None,
+                     low: Tensor | None = None, truth: Tensor | None = None,
                      seed: int = 0) -> np.ndarray:
     """Frontal renders of samples for fixed latents ``(B, D)`` and a fixed seed.
 
     ``shape`` is the model's ``(C, r, 3r)``; samples are brought to the tri-plane resolution of
-    ``statistics``' planes by ``resolution`` upsampling when smaller. ``context`` ``(B, C, R, 3R)``
-    is the upsampler's low-resolution input; ``truth`` ``(B, 3, C, R, R)`` de-normalised planes
-    are rendered as a first row to compare with.
+    ``truth`` by per-plane upsampling when smaller. ``low`` ``(B, C, r', 3r')`` makes the
+    denoiser an upsampler given that low-resolution input; ``truth`` ``(B, 3, C, R, R)``
+    de-normalised planes are rendered as a first row to compare with.
     """
     generator = torch.Generator().manual_seed(seed)
-    noise = torch.randn(latents.shape[0], *shape, generator=generator)
-    steps = settings.upsampler_steps if context is not None else settings.base_steps
-    predict = denoiser.predictor(Condition(latent=latents, context=context),
-                                 settings.guidance_scale)
-    samples = sample(settings.sampler, predict, denoiser.schedule, noise, steps, generator)
+    if low is None:
+        samples = sample_base(denoiser, latents, latents.shape[0], shape[0], shape[1], settings,
+                              generator)
+    else:
+        samples = sample_upsampler(denoiser, low, latents, shape[1], settings, generator)
     resolution = truth.shape[-1] if truth is not None else shape[-2]
     if samples.shape[-2] != resolution:
         samples = upsampler_context(samples, resolution)

@@ -40,8 +40,3 @@ def render_like_heldout(planes: Tensor, decoder: TriplaneDecoder, cameras: list[
               for i, plane in enumerate(planes)]
     return torch.cat(images)
 
-
-def frontal_image(avatar: AvatarViews) -> Tensor:
-    """The avatar's frontal view ``(H, W, 4)`` (its first view when it has none)."""
-    frontal = avatar.split_indices(FRONTAL_SPLIT) or [0]
-    return avatar.images[frontal[0]]

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
-from PIL import Image
 from pytorch_lightning.loggers import MLFlowLogger
 
-from rodin_pipelines.atomic_files import atomic_write_bytes
+from rodin_pipelines.atomic_files import atomic_write_png
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +43,7 @@ class SampleGallery(pl.Callback):
         file_name = f"step-{step:07d}.png"
         path = self.folder / file_name
         path.parent.mkdir(parents=True, exist_ok=True)
-        buffer = _png_bytes(picture)
-        atomic_write_bytes(path, buffer)
+        atomic_write_png(path, picture)
         for run_logger in trainer.loggers:
             if isinstance(run_logger, MLFlowLogger):
                 try:
@@ -54,10 +52,3 @@ class SampleGallery(pl.Callback):
                 except Exception as error:  # noqa: BLE001 - tracking must never kill training
                     logger.warning("gallery not logged to MLflow (%s)", error)
 
-
-def _png_bytes(picture: np.ndarray) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    Image.fromarray(picture).save(buffer, format="PNG")
-    return buffer.getvalue()

@@ -24,12 +24,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import venv
 from pathlib import Path
 
-from rodin_pipelines.atomic_files import TEMPORARY_PREFIX, atomic_write_json
+from rodin_pipelines.atomic_files import atomic_directory, atomic_write_json
 
 BPY_REQUIREMENT = "bpy==4.5.15"
 """The pinned Blender-as-a-module release (its wheels exist for CPython 3.11 only)."""
@@ -115,10 +113,10 @@ def create_environment(
     if not force and environment_problem(environment) is None:
         return python_in(environment)
     base = Path(python) if python is not None else find_python_311()
-    environment.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX + environment.name + "-",
-                                    dir=environment.parent))
-    try:
+    # Interpreters are symlinks and pip runs as ``python -m pip``, so the environment works
+    # after atomic_directory renames it into place (only console-script shebangs keep the
+    # staging path); an interrupted creation never looks finished.
+    with atomic_directory(environment) as staging:
         # The venv is made by the chosen interpreter, so its version is the one bpy needs.
         subprocess.run([str(base), "-m", "venv", "--clear", str(staging)], check=True)
         staged_python = python_in(staging)
@@ -132,14 +130,6 @@ def create_environment(
             "requirement": BPY_REQUIREMENT, "blender": " ".join(version[:-1]),
             "numpy": version[-1], "base_python": str(base),
         })
-        if environment.exists():
-            shutil.rmtree(environment)
-        # Interpreters are symlinks and pip runs as ``python -m pip``, so the renamed
-        # environment works (only console-script shebangs keep the staging path).
-        os.replace(staging, environment)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return python_in(environment)
 
 

@@ -14,7 +14,6 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from rodin_pipelines.avatars.folder import FRONTAL_SPLIT
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderReader
 from rodin_pipelines.diffusion.cascade import (
     SamplingSettings,
@@ -24,7 +23,6 @@ from rodin_pipelines.diffusion.cascade import (
 from rodin_pipelines.diffusion.conditioning_augmentation import (
     ConditioningAugmentation,
     downsample_rolled_out,
-    upsampler_context,
 )
 from rodin_pipelines.diffusion.denoiser import Denoiser
 from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings
@@ -131,18 +129,17 @@ def progress_gallery(dataset: TriplaneDiffusionSet, statistics: dict[str, Tensor
     latents = torch.stack([dataset.examples[i].latent.float() for i in chosen])
     truth = torch.stack([dataset.examples[i].planes.float() for i in chosen])
     shape = tuple(dataset.rolled[0].shape)
-    context = None
+    low = None
     if dataset.low_resolution is not None:
         low = downsample_rolled_out(torch.stack([dataset.rolled[i] for i in chosen]),
                                     dataset.low_resolution)
-        context = upsampler_context(low, dataset.resolution)
     cameras = frontal_cameras(render, render["views"]["image_size"])
     settings = SamplingSettings(**diffusion["sampling"])
     render_settings = VolumeRenderSettings(**gallery["render"])
 
     def make(module: DiffusionSystem) -> np.ndarray:
         return training_gallery(module.ema_denoiser(), latents, statistics, decoder, cameras,
-                                render_settings, shape, settings, context, truth, gallery["seed"])
+                                render_settings, shape, settings, low, truth, gallery["seed"])
 
     return SampleGallery(make, gallery["every_n_steps"],
                          f"{gallery['progress_folder']}/{name}", f"{name}_progress")
@@ -212,16 +209,16 @@ def sample_gallery(base_weights: dict[str, Tensor], upsampler_weights: dict[str,
     rolled = torch.stack([TriplaneDiffusionSet.normalised_rolled(e.planes, plane_statistics)
                           for e in examples])
     baseline = gaussian_baseline_triplanes(rolled, count, plane_statistics, gallery["seed"])
-    first = avatars[heldout[0]]()
-    frontal = first.split_indices(FRONTAL_SPLIT)[:1] or [0]
-    cameras = first.cameras()[torch.tensor(frontal)]
+    heldout_views = [avatars[i]() for i in heldout]
+    first = heldout_views[0]
+    cameras = first.cameras()[torch.tensor([first.frontal_index()])]
     render = VolumeRenderSettings(**gallery["render"])
     decoder = shared_decoder.decoder
 
     def frontal_renders(planes: Tensor) -> Tensor:
         return render_triplanes(planes, decoder, cameras, render)[:, 0]
 
-    truth_images = torch.stack([avatars[i]().images[frontal[0]] for i in heldout])
+    truth_images = torch.stack([a.images[a.frontal_index()] for a in heldout_views])
     rows = {"truth": truth_images,
             "conditional": frontal_renders(conditional),
             "unconditional": frontal_renders(unconditional),

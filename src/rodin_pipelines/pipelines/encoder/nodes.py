@@ -9,7 +9,6 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from rodin_pipelines.avatars.folder import FRONTAL_SPLIT
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderReader
 from rodin_pipelines.evaluation.clip_quality import retrieval_accuracy, zero_shot_accuracy
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
@@ -82,9 +81,9 @@ def embed_avatars(avatars: dict[str, AvatarFolderReader], clip_weights: dict[str
     embeddings = {}
     for avatar_id in sorted(avatars):
         avatar = avatars[avatar_id]()
-        frontal = avatar.split_indices(FRONTAL_SPLIT) or [0]
-        others = [i for i in range(len(avatar.images)) if i not in frontal]
-        chosen = frontal[:1] + others[: encoder["embeddings"]["extra_views"]]
+        frontal = avatar.frontal_index()
+        others = [i for i in range(len(avatar.images)) if i != frontal]
+        chosen = [frontal] + others[: encoder["embeddings"]["extra_views"]]
         embeddings[avatar_id] = embed_views(clip, avatar.images[chosen])
     return embeddings
 

@@ -20,11 +20,7 @@ from rodin_pipelines.evaluation.diffusion_gallery import gallery_rows
 from rodin_pipelines.evaluation.generative_metrics import fid_kid, rgba_to_rgb_batch
 from rodin_pipelines.evaluation.image_features import ClipImageFeatures
 from rodin_pipelines.evaluation.memorisation import memorisation_grid, nearest_training_neighbours
-from rodin_pipelines.evaluation.sample_renders import (
-    frontal_image,
-    real_and_cameras,
-    render_like_heldout,
-)
+from rodin_pipelines.evaluation.sample_renders import real_and_cameras, render_like_heldout
 from rodin_pipelines.models.clip_embeddings import embed_views
 from rodin_pipelines.pipelines.diffusion.nodes import load_denoiser
 from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
@@ -105,8 +101,8 @@ def evaluate_generation(embedding_prior: dict[str, Tensor], base_model_weights: 
     metrics["memorisation_nearest_distance_mean"] = float(distances.mean())
     metrics["memorisation_nearest_distance_min"] = float(distances.min())
     shown = evaluate["memorisation_rows"]
-    neighbour_images = torch.stack([frontal_image(avatars[n.nearest_id]())
-                                    for n in neighbours[:shown]])
+    nearest = [avatars[n.nearest_id]() for n in neighbours[:shown]]
+    neighbour_images = torch.stack([a.images[a.frontal_index()] for a in nearest])
     grid = memorisation_grid(frontal[:shown], neighbour_images, scale=evaluate["scale"])
     gallery = gallery_rows({"ours": frontal[: evaluate["gallery_columns"]],
                             "gaussian": renders["gaussian"][::views][: evaluate["gallery_columns"]],
