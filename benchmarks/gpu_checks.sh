@@ -62,12 +62,12 @@ EOF
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
 "$PYTHON" -c "import torch, pytorch_lightning as pl; print('torch', torch.__version__, \
 'lightning', pl.__version__, 'cuda', torch.cuda.is_available())"
-step paper_training 240 "$PYTHON" benchmarks/paper_training_check.py --steps 20 \
+step paper_training 200 "$PYTHON" benchmarks/paper_training_check.py --steps 20 \
   --precisions 16-mixed --output "$RESULTS/paper_training.json"
-step diffusion_throughput 150 "$PYTHON" benchmarks/bench_diffusion_training.py --time-paper \
+step diffusion_throughput 120 "$PYTHON" benchmarks/bench_diffusion_training.py --time-paper \
   --output "$RESULTS/diffusion_training.json"
 export -f slurm_on_one_gpu
-step slurm_one_gpu 200 bash -c slurm_on_one_gpu
+step slurm_one_gpu 150 bash -c slurm_on_one_gpu
 cp data/08_reporting/diffusion_gallery.png "$RESULTS/slurm_test_profile_gallery.png" 2>/dev/null
-step renderer 90 "$PYTHON" benchmarks/bench_triplane_renderer.py --device cuda --resolution 256 \
+step renderer 80 "$PYTHON" benchmarks/bench_triplane_renderer.py --device cuda --resolution 256 \
   --channels 32 --hidden 128 --rays 65536 --output "$RESULTS/triplane_renderer_cuda.json"

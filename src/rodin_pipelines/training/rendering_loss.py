@@ -39,7 +39,14 @@ class TriplaneRenderingLoss(nn.Module):
         self.render = replace(render, empty_opacity=0.0)
 
     def forward(self, predicted_x0: Tensor, batch: dict[str, Any]) -> Tensor:
-        """``predicted_x0`` ``(B, C, R, 3R)`` normalised, rolled out → scalar loss."""
+        """``predicted_x0`` ``(B, C, R, 3R)`` normalised, rolled out → scalar loss.
+
+        Rendered in float32 also under mixed precision: compositing (exp of summed densities,
+        cumulative products along rays) loses the surface in bf16/fp16."""
+        with torch.autocast(predicted_x0.device.type, enabled=False):
+            return self.patch_error(predicted_x0, batch)
+
+    def patch_error(self, predicted_x0: Tensor, batch: dict[str, Any]) -> Tensor:
         planes = denormalise_planes(roll_in(predicted_x0.float()),
                                     {"mean": self.mean, "std": self.std})
         field = BatchedTriplaneField(planes, self.decoder)
