@@ -53,9 +53,23 @@ class Denoiser:
 
     def network_output(self, x_t: Tensor, t: Tensor, condition: Condition,
                        latent_keep: Tensor | None = None) -> Tensor:
-        """Raw network output for ``x_t`` ``(B, …)`` at timesteps ``t`` ``(B,)``."""
+        """Raw network output for ``x_t`` ``(B, …)`` at timesteps ``t`` ``(B,)``.
+
+        Inputs go to the network's device and the output comes back to ``x_t``'s, so samplers
+        may keep their state (and seeded CPU generators) on the CPU while a GPU evaluates."""
+        device = self.device or x_t.device
         inputs = x_t if condition.context is None else torch.cat([x_t, condition.context], 1)
-        return self.network(inputs, t.to(x_t.dtype), condition.latent, latent_keep)
+        latent = None if condition.latent is None else condition.latent.to(device)
+        keep = None if latent_keep is None else latent_keep.to(device)
+        output = self.network(inputs.to(device), t.to(device, x_t.dtype), latent, keep)
+        return output.to(x_t.device)
+
+    @property
+    def device(self) -> torch.device | None:
+        """Where the network's weights are (``None`` for a function without parameters)."""
+        parameters = getattr(self.network, "parameters", None)
+        first = next(parameters(), None) if parameters is not None else None
+        return None if first is None else first.device
 
     def predict(self, x_t: Tensor, t: Tensor, condition: Condition = Condition(),
                 guidance_scale: float = 1.0) -> Prediction:

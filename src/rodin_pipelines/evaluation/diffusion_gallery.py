@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -25,11 +27,15 @@ from rodin_pipelines.triplane.normalisation import denormalise_planes
 @torch.no_grad()
 def render_triplanes(planes: Tensor, decoder: TriplaneDecoder, cameras: Cameras,
                      render: VolumeRenderSettings) -> Tensor:
-    """Straight RGBA ``(B, V, H, W, 4)`` of tri-planes ``(B, 3, C, R, R)`` from ``V`` cameras."""
+    """Straight RGBA ``(B, V, H, W, 4)`` (on the CPU) of tri-planes ``(B, 3, C, R, R)`` from
+    ``V`` cameras, rendered on the decoder's device."""
+    device = next(decoder.parameters()).device
+    cameras = replace(cameras, camera_to_world=cameras.camera_to_world.to(device))
     views = []
     for plane in planes:
-        colour, opacity = render_cameras(TriplaneField(plane, decoder), cameras, render)
-        views.append(straight_rgba(colour, opacity))
+        colour, opacity = render_cameras(TriplaneField(plane.to(device), decoder), cameras,
+                                         render)
+        views.append(straight_rgba(colour, opacity).cpu())
     return torch.stack(views)
 
 
