@@ -46,20 +46,31 @@ def test_render_run_is_tracked_in_mlflow_and_resumes(project_copy):
     assert after == modified
 
 
-def test_fit_run_logs_its_metrics_pictures_and_meshes(project_copy):
-    kedro_run(project_copy, "--pipeline", "render")
-    kedro_run(project_copy, "--pipeline", "fit")
+def test_a_run_of_two_stages_tracks_each_in_its_own_run(project_copy):
+    kedro_run(project_copy, "--pipelines", "render,fit")
     assert len(list((project_copy / "data/04_feature/triplanes").glob("*.safetensors"))) == 8
     mlflow.set_tracking_uri(f"sqlite:///{project_copy / 'mlflow-test.db'}")
-    runs = mlflow.search_runs(experiment_names=["rodin_pipelines_test"], output_format="list",
-                              filter_string="attributes.run_name = 'fit'")
-    assert len(runs) == 1
-    run = runs[0]
-    assert run.data.metrics["fit/psnr_mean"] > 15.0
-    assert run.data.params["fit.resolution"] == "16"
+    runs = {run.info.run_name: run for run in mlflow.search_runs(
+        experiment_names=["rodin_pipelines_test"], output_format="list")}
+    assert {"render", "fit"} <= set(runs) and len(runs) == 3  # and the run of the whole
+    whole = next(run for name, run in runs.items() if name not in ("render", "fit"))
     client = mlflow.MlflowClient()
-    pictures = {a.path for a in client.list_artifacts(run.info.run_id, "fit")}
+    for stage in ("render", "fit"):
+        run = runs[stage]
+        assert run.data.tags["mlflow.parentRunId"] == whole.info.run_id
+        assert run.info.status == "FINISHED" and run.data.tags["stage"] == stage
+        assert "git_commit" in run.data.tags or "git_dirty" not in run.data.tags
+    assert whole.info.status == "FINISHED"
+
+    fit, render = runs["fit"], runs["render"]
+    assert fit.data.metrics["fit/psnr_mean"] > 15.0
+    assert fit.data.params["fit.resolution"] == "16" and "fit.resolution" not in render.data.params
+    assert render.data.params["render.avatars"] == "8" and "render.avatars" not in fit.data.params
+    assert render.data.metrics["render/avatars"] == 8.0 and "render/avatars" not in fit.data.metrics
+    pictures = {a.path for a in client.list_artifacts(fit.info.run_id, "fit")}
     assert {"fit/fit_comparison.png", "fit/fit_loss_curves.png", "fit/meshes"} <= pictures
+    assert [a.path for a in client.list_artifacts(render.info.run_id, "render")] == [
+        "render/render_contact_sheet.png"]
 
 
 def test_a_broken_tracking_store_does_not_kill_the_run(project_copy):

@@ -11,6 +11,8 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 from kedro_mlflow.framework.hooks import MlflowHook
 
+from rodin_pipelines.pipeline_registry import stage_of
+
 logger = logging.getLogger(__name__)
 
 
@@ -38,13 +40,20 @@ class ResilientMlflowHook(MlflowHook):
     """kedro-mlflow's hook (one MLflow run per ``kedro run``, named after the pipeline, with its
     parameters) that turns any tracking failure into a warning and goes on without tracking.
 
-    It also tags the run with the git commit (and whether the tree was dirty).
+    A run of several stages (``kedro run``, ``--pipelines fit,encoder``) tracks each stage in its
+    own run, nested under the run of the whole, so stages compare side by side in the UI as they
+    do when run one by one. Every run is tagged with the git commit (and whether the tree was
+    dirty).
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._tracking_failed = False
         self._project_path: Path | None = None
+        self._run_per_stage = False
+        self._stage: str | None = None
+        self._whole_run_id: str | None = None
+        self._stage_runs: dict[str, str] = {}
 
     def _guard(self, stage: str, call: Any) -> None:
         if self._tracking_failed:
@@ -84,10 +93,17 @@ class ResilientMlflowHook(MlflowHook):
         self._guard("before_pipeline_run", lambda: super(ResilientMlflowHook, self)
                     .before_pipeline_run(run_params, pipeline, catalog))
         self._guard("git tags", self._tag_git_commit)
+        stages = {stage_of(node.tags) for node in pipeline.nodes} - {None}
+        tracking = not self._tracking_failed and getattr(self, "_is_mlflow_enabled", False)
+        self._run_per_stage = tracking and len(stages) > 1
+        self._stage, self._whole_run_id, self._stage_runs = None, self.run_id, {}
 
     @hook_impl
     def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any],
                         is_async: bool, run_id: str | None = None) -> None:
+        stage = stage_of(node.tags)
+        if self._run_per_stage and stage is not None and stage != self._stage:
+            self._guard("stage run", lambda: self._start_stage_run(stage))
         self._guard("before_node_run", lambda: super(ResilientMlflowHook, self)
                     .before_node_run(node, catalog, inputs, is_async))
 
@@ -95,12 +111,45 @@ class ResilientMlflowHook(MlflowHook):
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         self._guard("after_pipeline_run", lambda: super(ResilientMlflowHook, self)
                     .after_pipeline_run(run_params, pipeline, catalog))
+        self._end_outer_runs("FINISHED")
 
     @hook_impl
     def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any,
                           catalog: Any) -> None:
         self._guard("on_pipeline_error", lambda: super(ResilientMlflowHook, self)
                     .on_pipeline_error(error, run_params, pipeline, catalog))
+        self._end_outer_runs("FAILED")
+
+    def _start_stage_run(self, stage: str) -> None:
+        """Switch tracking to ``stage``'s run, nested under the run of the whole: a new run the
+        first time, the same one again when the runner comes back to the stage (nodes of
+        independent stages interleave).
+
+        kedro-mlflow re-activates ``self.run_id`` before every node, so pointing it at the
+        stage's run makes its parameter logging and every later dataset or Lightning log land
+        there."""
+        import mlflow
+
+        # kedro-mlflow re-opens its run before each node, so a run may sit on MLflow's stack
+        # several times: close until the run of the whole is on top.
+        while (mlflow.active_run() is not None
+               and mlflow.active_run().info.run_id != self._whole_run_id):
+            mlflow.end_run()
+        if stage in self._stage_runs:
+            mlflow.start_run(run_id=self._stage_runs[stage], nested=True)
+        else:
+            mlflow.start_run(run_name=stage, nested=True)
+            self._stage_runs[stage] = mlflow.active_run().info.run_id
+            mlflow.set_tag("stage", stage)
+            self._tag_git_commit()
+        self.run_id = self._stage_runs[stage]
+        self._stage = stage
+
+    def _end_outer_runs(self, status: str) -> None:
+        """After the stage runs, the run of the whole is still open: close it."""
+        if self._run_per_stage and not getattr(self, "_already_active_mlflow", False):
+            _end_all_active_runs(status)
+        self._run_per_stage, self._stage = False, None
 
     def _tag_git_commit(self) -> None:
         import mlflow
@@ -111,6 +160,16 @@ class ResilientMlflowHook(MlflowHook):
         if commit is not None:
             mlflow.set_tags({"git_commit": commit, "mlflow.source.git.commit": commit,
                              "git_dirty": str(dirty).lower()})
+
+
+def _end_all_active_runs(status: str) -> None:
+    try:
+        import mlflow
+
+        while mlflow.active_run() is not None:
+            mlflow.end_run(status)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _end_active_run(status: str) -> None:
