@@ -13,6 +13,16 @@ from kedro_datasets.pandas import CSVDataset
 
 from rodin_pipelines.configuration import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
+from rodin_pipelines.evaluation.diffusion_gallery import render_triplanes
+from rodin_pipelines.generation.text_guided_refinement import (
+    RefinementSettings,
+    refine_towards_text,
+)
+from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
+from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
+from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
+from rodin_pipelines.rendering.cameras import Cameras
+from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.datasets.fit_files import (
     SharedDecoderDataset,
     TensorFileDataset,
@@ -134,6 +144,8 @@ def test_evaluate_reports_fid_and_kid_for_ours_and_both_baselines_with_their_set
 def test_each_generate_mode_writes_its_files(diffused, mode, changes, names):
     folder, params, catalog, _, _ = diffused
     name = names[0].split("-")[0]
+    if "edit" in changes:  # the test profile's refinement settings stay
+        changes = {"edit": {**params["generate"]["edit"], **changes["edit"]}}
     catalog["params:generate"] = MemoryDataset({**params["generate"], **changes, "mode": mode,
                                                 "name": name})
     SequentialRunner().run(generate_pipeline(), catalog)
@@ -145,6 +157,39 @@ def test_each_generate_mode_writes_its_files(diffused, mode, changes, names):
         assert description["mode"] == mode
         # Six training steps may sample an empty field: then the description says so.
         assert (folder / "generated" / result / "mesh.glb").is_file() or "mesh" in description
+    if mode == "edit":  # both record how well their frontal view matches the edit text
+        for result in written:
+            description = json.loads((folder / "generated" / result / "description.json")
+                                     .read_text())
+            assert -1.0 <= description["edit_text_cosine"] <= 1.0
+
+
+def test_text_guided_refinement_raises_the_red_hair_clip_score(diffused):
+    """On fitted tri-planes (the test profile's 6-step diffusion samples are nearly empty), the
+    edit stage's refinement moves the frontal render towards "with red hair" in CLIP space."""
+    folder, params, catalog, _, _ = diffused
+    clip = loaded_clip(catalog.load("clip_weights"), params["encoder"])
+    decoder = catalog.load("shared_decoder").decoder
+    triplanes = catalog.load("triplanes")
+    planes = torch.stack([triplanes[i]()[0] for i in sorted(triplanes)[:2]])
+    generate, render = params["generate"], params["render"]
+    rig = CameraRig(**render["camera_rig"])
+    settings = VolumeRenderSettings(**generate["render"])
+    source, target = "a person", "a person with red hair"
+    torch.manual_seed(0)  # ray jitter
+    refined = refine_towards_text(planes, decoder, clip, rig, settings, source, target,
+                                  catalog.load("plane_statistics")["std"],
+                                  RefinementSettings(**generate["edit"]["refine"]))
+    front = Cameras(rig_frontal_camera(rig), rig.fov_x, 32, 32)
+    text = embed_texts(clip, [target])[0]
+
+    def score(p):
+        return embed_views(clip, render_triplanes(p, decoder, front, settings)[:, 0]) @ text
+
+    before, after = score(planes), score(refined)
+    assert (after > before).all() and (after - before).mean() > 0.05, (before, after)
+    change = (refined - planes).abs().mean() / planes.abs().mean()
+    assert change < 0.5, change  # an edit, not a new avatar
 
 
 def test_generate_errors_name_the_problem(diffused, tmp_path):

@@ -4,7 +4,9 @@
 (``generate.prompt`` → prior), ``portrait`` (``generate.portrait``: an image file, or
 ``astronaut`` for scikit-image's photograph) or ``edit`` (a ``generate.source``: ``avatar:<id>``,
 ``portrait`` or ``text``, moved from ``generate.edit.source_text`` towards
-``generate.edit.edit_text``; the unedited result is written beside the edited one).
+``generate.edit.edit_text``, then the edited tri-plane refined towards the edit text through
+CLIP (``generate.edit.refine``); the unedited result is written beside the edited one, and both
+descriptions hold the cosine of their frontal view to the edit text).
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_triplanes
 from rodin_pipelines.generation.latents import edited_latents, portrait_latent, prior_latents
 from rodin_pipelines.generation.outputs import GeneratedAvatar, realise
 from rodin_pipelines.generation.portrait import frame_portrait, read_portrait
+from rodin_pipelines.generation.text_guided_refinement import (
+    RefinementSettings,
+    refine_towards_text,
+)
+from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.pipelines.diffusion.nodes import load_denoiser
 from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
 from rodin_pipelines.pipelines.encoder.prior_nodes import load_prior
@@ -108,10 +115,17 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
         math.radians(rig.fov_x_degrees), size, size)
     render_settings = VolumeRenderSettings(**generate["render"])
     results: dict[str, GeneratedAvatar] = {}
+    refinement = RefinementSettings(**generate["edit"].get("refine", {}))
     for prefix, batch in batches.items():
         planes = sample_triplanes(base, upsampler, batch, len(batch), channels,
                                   diffusion["base_resolution"], sizes["fitted_resolution"],
                                   plane_statistics, settings, seed=generate["seed"])
+        if prefix == "edited-":
+            edit = generate["edit"]
+            planes = refine_towards_text(planes, shared_decoder.decoder, clip, rig,
+                                         render_settings, edit["source_text"],
+                                         edit["edit_text"], plane_statistics["std"], refinement,
+                                         seed=generate["seed"])
         for index, plane in enumerate(planes):
             description = {"mode": mode, "source": source, "index": index,
                            "seed": generate["seed"], "sampler": settings.sampler,
@@ -122,8 +136,13 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
                            "portrait": generate.get("portrait") if source == "portrait" else None,
                            "edit": generate["edit"] if mode == "edit" else None}
             name = f"{generate['name']}-{prefix}{index:02d}"
-            results[name] = realise(plane, shared_decoder.decoder, views, rig.radius,
-                                    generate["turntable_frames"], render_settings,
-                                    generate["mesh_resolution"], description)
+            result = realise(plane, shared_decoder.decoder, views, rig.radius,
+                             generate["turntable_frames"], render_settings,
+                             generate["mesh_resolution"], description)
+            if mode == "edit":  # how well the frontal view matches the edit text, for both
+                result.description["edit_text_cosine"] = float(
+                    embed_views(clip, result.views[:1]) @ embed_texts(
+                        clip, [generate["edit"]["edit_text"]]).T)
+            results[name] = result
     return results
 
