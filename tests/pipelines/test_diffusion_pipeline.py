@@ -20,6 +20,7 @@ from rodin_pipelines.generation.text_guided_refinement import (
 )
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
+from rodin_pipelines.pipelines.evaluate.nodes import guidance_name
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
@@ -31,6 +32,7 @@ from rodin_pipelines.datasets.fit_files import (
 from rodin_pipelines.datasets.generated_files import FILES, GeneratedAvatarsDataset
 from rodin_pipelines.datasets.image_files import PngDataset
 from rodin_pipelines.datasets.mesh_files import MeshFolderDataset
+from rodin_pipelines.pipelines.ablations import create_pipeline as ablations_pipeline
 from rodin_pipelines.pipelines.diffusion import create_pipeline as diffusion_pipeline
 from rodin_pipelines.pipelines.encoder import create_pipeline as encoder_pipeline
 from rodin_pipelines.pipelines.evaluate import create_pipeline as evaluate_pipeline
@@ -48,13 +50,18 @@ def profile_parameters(folder: Path) -> dict:
     for model in ("base", "upsampler"):
         params["diffusion"][model]["trainer"]["checkpoint_dir"] = str(folder / f"{model}_ckpt")
     params["diffusion"]["gallery"]["progress_folder"] = str(folder / "progress")
+    params["ablations"]["progress_folder"] = str(folder / "ablations_progress")
+    for model in ("base", "upsampler"):
+        params["ablations"]["no_aware_conv"][model]["trainer"]["checkpoint_dir"] = str(
+            folder / f"no_aware_{model}_ckpt")
     return params
 
 
 def catalog_in(folder: Path, params: dict) -> DataCatalog:
     files = {name: TensorFileDataset(str(folder / f"{name}.safetensors")) for name in (
         "plane_statistics", "clip_weights", "avatar_embeddings", "caption_embeddings",
-        "embedding_prior", "base_model_weights", "upsampler_model_weights")}
+        "embedding_prior", "base_model_weights", "upsampler_model_weights",
+        "no_aware_conv_base_model_weights", "no_aware_conv_upsampler_model_weights")}
     datasets = {
         **files,
         "avatars": AvatarFolderDataset(str(folder / "avatars"), progress=False),
@@ -65,13 +72,17 @@ def catalog_in(folder: Path, params: dict) -> DataCatalog:
         "diffusion_gallery": PngDataset(str(folder / "gallery.png")),
         "evaluate_gallery": PngDataset(str(folder / "evaluate_gallery.png")),
         "memorisation_grid": PngDataset(str(folder / "memorisation.png")),
+        "evaluate_samples": GeneratedAvatarsDataset(str(folder / "evaluate_samples"),
+                                                    artifact_path=None),
         "generated_avatars": GeneratedAvatarsDataset(str(folder / "generated"),
                                                      artifact_path=None),
     }
-    for name in ("render", "fit", "encoder", "diffusion", "evaluate", "generate"):
+    for name in ("render", "fit", "encoder", "diffusion", "evaluate", "generate", "ablations"):
         datasets[f"params:{name}"] = MemoryDataset(params[name])
         for key, sub in params[name].items():
             datasets[f"params:{name}.{key}"] = MemoryDataset(sub)
+            for subkey, value in (sub.items() if isinstance(sub, dict) else ()):
+                datasets[f"params:{name}.{key}.{subkey}"] = MemoryDataset(value)
     return DataCatalog(datasets)
 
 
@@ -121,16 +132,36 @@ def test_a_rerun_resumes_the_finished_training_and_returns_the_same_weights(diff
 def test_evaluate_reports_fid_and_kid_for_ours_and_both_baselines_with_their_settings(diffused):
     folder, params, catalog, _, metrics = diffused
     evaluate = params["evaluate"]
-    for name in ("ours", "fitted_heldout", "gaussian"):
+    ablations = [guidance_name(s) for s in evaluate["ablations"]["guidance_scales"]]
+    assert ablations == ["guidance_1_5"]
+    for name in ("ours", "fitted_heldout", "gaussian", *ablations):
         assert np.isfinite(metrics[f"fid_clip_{name}"]) and metrics[f"fid_clip_{name}"] >= -1e-6
         assert np.isfinite(metrics[f"kid_clip_{name}"])
     assert metrics["samples"] == evaluate["samples"] and metrics["seed"] == evaluate["seed"]
     assert metrics["nfe_base"] == params["diffusion"]["sampling"]["base_steps"]
     assert metrics["real_images"] == 2 * evaluate["views_per_avatar"]  # 2 held-out avatars
     assert 0.0 <= metrics["memorisation_nearest_distance_min"] <= 2.0
+    showcase = catalog.load("evaluate_samples")
+    assert showcase == [f"sample-{i:02d}" for i in range(evaluate["showcase"]["samples"])]
+    for name in showcase:
+        assert all((folder / "evaluate_samples" / name / f).stat().st_size > 0
+                   for f in FILES if f != "mesh.glb")
     grid = np.asarray(catalog.load("memorisation_grid"))
     size = params["render"]["views"]["image_size"]
     assert grid.shape[:2] == (evaluate["memorisation_rows"] * (size + 4), 2 * (size + 4))
+
+
+def test_the_ablation_retrains_without_3d_aware_convolution_and_scores_both(diffused):
+    folder, params, catalog, _, _ = diffused
+    outputs = SequentialRunner().run(ablations_pipeline(), catalog)
+    metrics = outputs["ablation_metrics"].load()
+    for name in ("ours", "no_aware_conv"):
+        assert np.isfinite(metrics[f"fid_clip_{name}"]) and np.isfinite(metrics[f"kid_clip_{name}"])
+    assert metrics["samples"] == params["evaluate"]["samples"]
+    ours = catalog.load("base_model_weights")
+    ablated = catalog.load("no_aware_conv_base_model_weights")
+    # The 3D-aware convolutions' cross-plane inputs widen ours' first-level convolutions.
+    assert set(ablated) != set(ours) or any(ablated[k].shape != ours[k].shape for k in ours)
 
 
 @pytest.mark.parametrize("mode, changes, names", [

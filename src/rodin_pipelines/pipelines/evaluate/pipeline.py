@@ -13,7 +13,8 @@ def create_pipeline(**kwargs: object) -> Pipeline:
              inputs=["embedding_prior", "base_model_weights", "upsampler_model_weights",
                      "plane_statistics", "shared_decoder", "triplanes", "avatars",
                      "avatar_embeddings", "avatar_index", "clip_weights", "params:encoder",
-                     "params:diffusion", "params:evaluate"],
-             outputs=["evaluate_metrics", "evaluate_gallery", "memorisation_grid"],
+                     "params:diffusion", "params:render", "params:evaluate"],
+             outputs=["evaluate_metrics", "evaluate_gallery", "memorisation_grid",
+                      "evaluate_samples"],
              name="evaluate_generation"),
     ])
