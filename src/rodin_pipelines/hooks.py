@@ -148,7 +148,7 @@ class ResilientMlflowHook(MlflowHook):
     def _end_outer_runs(self, status: str) -> None:
         """After the stage runs, the run of the whole is still open: close it."""
         if self._run_per_stage and not getattr(self, "_already_active_mlflow", False):
-            _end_all_active_runs(status)
+            _end_active_run(status, every=True)
         self._run_per_stage, self._stage = False, None
 
     def _tag_git_commit(self) -> None:
@@ -162,22 +162,15 @@ class ResilientMlflowHook(MlflowHook):
                              "git_dirty": str(dirty).lower()})
 
 
-def _end_all_active_runs(status: str) -> None:
+def _end_active_run(status: str, every: bool = False) -> None:
+    """End the active MLflow run (``every``: and the runs it is nested in), never raising."""
     try:
         import mlflow
 
         while mlflow.active_run() is not None:
             mlflow.end_run(status)
-    except Exception:  # noqa: BLE001
-        pass
-
-
-def _end_active_run(status: str) -> None:
-    try:
-        import mlflow
-
-        if mlflow.active_run() is not None:
-            mlflow.end_run(status)
+            if not every:
+                break
     except Exception:  # noqa: BLE001
         pass
 

@@ -14,13 +14,13 @@ from kedro_datasets.pandas import CSVDataset
 from rodin_pipelines.configuration import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.evaluation.diffusion_gallery import render_triplanes
-from rodin_pipelines.generation.text_guided_refinement import (
-    RefinementSettings,
-    refine_towards_text,
-)
+from rodin_pipelines.generation.plane_refinement import RefinementSettings
+from rodin_pipelines.generation.portrait_refinement import premultiplied, refine_towards_portrait
+from rodin_pipelines.generation.text_guided_refinement import refine_towards_text
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
 from rodin_pipelines.pipelines.evaluate.nodes import guidance_name
+from rodin_pipelines.pipelines.generate.nodes import portrait_image
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
@@ -193,6 +193,29 @@ def test_each_generate_mode_writes_its_files(diffused, mode, changes, names):
             description = json.loads((folder / "generated" / result / "description.json")
                                      .read_text())
             assert -1.0 <= description["edit_text_cosine"] <= 1.0
+
+
+def test_portrait_refinement_brings_the_frontal_render_towards_the_portrait(diffused):
+    folder, params, catalog, _, _ = diffused
+    decoder = catalog.load("shared_decoder").decoder
+    triplanes = catalog.load("triplanes")
+    planes = torch.stack([triplanes[i]()[0] for i in sorted(triplanes)[:1]])
+    render, generate = params["render"], params["generate"]
+    rig = CameraRig(**render["camera_rig"])
+    size = render["views"]["image_size"]
+    front = Cameras(rig_frontal_camera(rig), rig.fov_x, size, size)
+    portrait = portrait_image("astronaut", size)
+    settings = VolumeRenderSettings(**generate["render"])
+    torch.manual_seed(0)
+    refined = refine_towards_portrait(planes, decoder, front, portrait, settings,
+                                      catalog.load("plane_statistics")["std"],
+                                      RefinementSettings(steps=15, offset_resolution=8))
+
+    def error(p):
+        rendered = render_triplanes(p, decoder, front, settings)[0, 0]
+        return float((premultiplied(rendered) - premultiplied(portrait)).pow(2).mean())
+
+    assert error(refined) < 0.8 * error(planes), (error(planes), error(refined))
 
 
 def test_text_guided_refinement_raises_the_red_hair_clip_score(diffused):

@@ -2,7 +2,8 @@
 
 ``generate.mode`` picks where latents come from: ``unconditional`` (the prior), ``text``
 (``generate.prompt`` → prior), ``portrait`` (``generate.portrait``: an image file, or
-``astronaut`` for scikit-image's photograph) or ``edit`` (a ``generate.source``: ``avatar:<id>``,
+``astronaut`` for scikit-image's photograph; the tri-plane then refined so its frontal render
+matches it, ``generate.portrait_refine``) or ``edit`` (a ``generate.source``: ``avatar:<id>``,
 ``portrait`` or ``text``, moved from ``generate.edit.source_text`` towards
 ``generate.edit.edit_text``, then the edited tri-plane refined towards the edit text through
 CLIP (``generate.edit.refine``); the unedited result is written beside the edited one, and both
@@ -22,15 +23,14 @@ from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_triplanes
 from rodin_pipelines.generation.latents import edited_latents, portrait_latent, prior_latents
 from rodin_pipelines.generation.outputs import GeneratedAvatar, realise
 from rodin_pipelines.generation.portrait import frame_portrait, read_portrait
-from rodin_pipelines.generation.text_guided_refinement import (
-    RefinementSettings,
-    refine_towards_text,
-)
+from rodin_pipelines.generation.plane_refinement import RefinementSettings
+from rodin_pipelines.generation.portrait_refinement import refine_towards_portrait
+from rodin_pipelines.generation.text_guided_refinement import refine_towards_text
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.pipelines.diffusion.nodes import load_denoiser
 from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
 from rodin_pipelines.pipelines.encoder.prior_nodes import load_prior
-from rodin_pipelines.rendering.camera_rig import CameraRig
+from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras, orbit_camera_to_world
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
@@ -126,6 +126,13 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
                                          render_settings, edit["source_text"],
                                          edit["edit_text"], plane_statistics["std"], refinement,
                                          seed=generate["seed"])
+        if mode == "portrait":
+            planes = refine_towards_portrait(
+                planes, shared_decoder.decoder,
+                Cameras(rig_frontal_camera(rig), rig.fov_x, size, size),
+                portrait_image(generate["portrait"], size), render_settings,
+                plane_statistics["std"],
+                RefinementSettings(**generate.get("portrait_refine", {})), seed=generate["seed"])
         for index, plane in enumerate(planes):
             description = {"mode": mode, "source": source, "index": index,
                            "seed": generate["seed"], "sampler": settings.sampler,

@@ -1,0 +1,83 @@
+"""Refining sampled tri-planes by gradient descent on an objective of their renders, anchored to
+the sample (text-guided editing, portrait matching).
+
+The change is optimised on a coarse grid per plane and upsampled bilinearly, in units of the
+fitted planes' per-channel scale: smooth changes of colour and shape rather than pixel-level
+patterns (which fool CLIP: adversarial textures), and an anchor that means the same for every
+channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+Objective = Callable[[Tensor, torch.Generator], Tensor]
+"""``objective(planes (B, 3, C, R, R), generator) → scalar loss`` (lower is better)."""
+
+
+@dataclass(frozen=True)
+class RefinementSettings:
+    """How planes are refined (``steps: 0`` switches it off).
+
+    Attributes:
+        steps: Adam steps.
+        learning_rate: Adam's step size, in units of the planes' per-channel scale.
+        anchor_weight: weight of the mean squared change (in those units).
+        offset_resolution: side of the coarse grid per plane the change lives on.
+        views_per_step: random views rendered per step (text-guided editing).
+        azimuth_degrees: those views' azimuth within ± this of the face.
+        image_size: side of the rendered views.
+    """
+
+    steps: int = 0
+    learning_rate: float = 0.05
+    anchor_weight: float = 1.0
+    offset_resolution: int = 8
+    views_per_step: int = 2
+    azimuth_degrees: float = 45.0
+    image_size: int = 64
+
+
+def upsampled(offset: Tensor, resolution: int) -> Tensor:
+    """``(B, 3, C, r, r)`` → ``(B, 3, C, R, R)`` bilinearly, plane by plane."""
+    batch, planes, channels, coarse = offset.shape[:4]
+    flat = offset.reshape(batch * planes, channels, coarse, coarse)
+    fine = nn.functional.interpolate(flat, size=(resolution, resolution), mode="bilinear",
+                                     align_corners=False)
+    return fine.reshape(batch, planes, channels, resolution, resolution)
+
+
+def refine_planes(planes: Tensor, scale: Tensor, settings: RefinementSettings,
+                  objective: Objective, frozen: list[nn.Module], seed: int = 0,
+                  description: str = "refinement") -> Tensor:
+    """Planes ``(B, 3, C, R, R)`` moved to lower ``objective`` + anchor; ``scale`` ``(C,)``.
+
+    The modules in ``frozen`` (decoder, CLIP) get no gradients and are restored afterwards."""
+    if settings.steps <= 0:
+        return planes
+    batch, _, channels, resolution = planes.shape[:4]
+    scale = scale.reshape(1, 1, -1, 1, 1).to(planes)
+    generator = torch.Generator().manual_seed(seed)
+    parameters = [p for module in frozen for p in module.parameters()]
+    flags = [p.requires_grad for p in parameters]
+    for parameter in parameters:
+        parameter.requires_grad_(False)
+    try:
+        coarse = settings.offset_resolution
+        offset = torch.zeros(batch, 3, channels, coarse, coarse, requires_grad=True)
+        optimiser = torch.optim.Adam([offset], lr=settings.learning_rate)
+        for _ in tqdm(range(settings.steps), desc=description, leave=False):
+            changed = planes + upsampled(offset, resolution) * scale
+            loss = objective(changed, generator) + settings.anchor_weight * offset.pow(2).mean()
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+    finally:
+        for parameter, flag in zip(parameters, flags):
+            parameter.requires_grad_(flag)
+    return (planes + upsampled(offset.detach(), resolution) * scale).detach()
