@@ -72,6 +72,7 @@ def catalog_in(folder: Path, params: dict) -> DataCatalog:
         "diffusion_gallery": PngDataset(str(folder / "gallery.png")),
         "evaluate_gallery": PngDataset(str(folder / "evaluate_gallery.png")),
         "memorisation_grid": PngDataset(str(folder / "memorisation.png")),
+        "evaluate_scores_chart": PngDataset(str(folder / "evaluate_scores.png")),
         "evaluate_samples": GeneratedAvatarsDataset(str(folder / "evaluate_samples"),
                                                     artifact_path=None),
         "generated_avatars": GeneratedAvatarsDataset(str(folder / "generated"),
@@ -141,6 +142,8 @@ def test_evaluate_reports_fid_and_kid_for_ours_and_both_baselines_with_their_set
     assert metrics["nfe_base"] == params["diffusion"]["sampling"]["base_steps"]
     assert metrics["real_images"] == 2 * evaluate["views_per_avatar"]  # 2 held-out avatars
     assert 0.0 <= metrics["memorisation_nearest_distance_min"] <= 2.0
+    chart = np.asarray(catalog.load("evaluate_scores_chart"))
+    assert chart.ndim == 3 and chart.shape[1] > chart.shape[0] and chart.std() > 10
     showcase = catalog.load("evaluate_samples")
     assert showcase == [f"sample-{i:02d}" for i in range(evaluate["showcase"]["samples"])]
     for name in showcase:

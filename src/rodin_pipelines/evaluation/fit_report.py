@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 import matplotlib
@@ -12,11 +11,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image  # noqa: E402
 from torch import Tensor  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from rodin_pipelines.avatars.folder import TEST_SPLIT, AvatarViews  # noqa: E402
+from rodin_pipelines.evaluation.figures import figure_picture  # noqa: E402
 from rodin_pipelines.evaluation.view_quality import view_psnr, view_ssim  # noqa: E402
 from rodin_pipelines.rendering.compositing import straight_rgba  # noqa: E402
 from rodin_pipelines.rendering.contact_sheet import flatten_rgba, image_grid  # noqa: E402
@@ -91,8 +90,4 @@ def loss_curve_picture(history: list[dict[str, float]], title: str) -> np.ndarra
     axis.set_xlabel("step")
     axis.set_title(title)
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return np.asarray(Image.open(buffer).convert("RGB"))
+    return figure_picture(figure)

@@ -18,6 +18,7 @@ from rodin_pipelines.diffusion.cascade import (
 )
 from rodin_pipelines.diffusion.embedding_prior_sampling import sample_embeddings
 from rodin_pipelines.evaluation.diffusion_gallery import gallery_rows
+from rodin_pipelines.evaluation.figures import score_chart
 from rodin_pipelines.evaluation.generative_metrics import fid_kid, rgba_to_rgb_batch
 from rodin_pipelines.evaluation.image_features import ClipImageFeatures
 from rodin_pipelines.evaluation.memorisation import memorisation_grid, nearest_training_neighbours
@@ -111,7 +112,7 @@ def evaluate_generation(embedding_prior: dict[str, Tensor], base_model_weights: 
                         diffusion: dict[str, Any], render: dict[str, Any],
                         evaluate: dict[str, Any]
                         ) -> tuple[dict[str, float], np.ndarray, np.ndarray,
-                                   dict[str, GeneratedAvatar]]:
+                                   dict[str, GeneratedAvatar], np.ndarray]:
     """Unconditional samples (prior → cascade) vs held-out renders; baselines and the guidance
     ablation beside them; a few samples as renders, turntables and meshes."""
     settings = SamplingSettings(**{**diffusion["sampling"], **evaluate["sampling"]})
@@ -164,7 +165,11 @@ def evaluate_generation(embedding_prior: dict[str, Tensor], base_model_weights: 
                            scale=evaluate["scale"])
     showcase = showcase_samples(generated[: evaluate["showcase"]["samples"]], decoder, render,
                                 evaluate, settings)
-    return metrics, gallery, grid, showcase
+    chart = score_chart(metrics, title=f"{count} samples x {views} views vs "
+                                       f"{len(chosen.real)} held-out images; seed "
+                                       f"{evaluate['seed']}, NFE {settings.base_steps}+"
+                                       f"{settings.upsampler_steps}")
+    return metrics, gallery, grid, showcase, chart
 
 
 def showcase_samples(planes: Tensor, decoder: Any, render: dict[str, Any],

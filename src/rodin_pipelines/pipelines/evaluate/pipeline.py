@@ -15,6 +15,6 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                      "avatar_embeddings", "avatar_index", "clip_weights", "params:encoder",
                      "params:diffusion", "params:render", "params:evaluate"],
              outputs=["evaluate_metrics", "evaluate_gallery", "memorisation_grid",
-                      "evaluate_samples"],
+                      "evaluate_samples", "evaluate_scores_chart"],
              name="evaluate_generation"),
     ])

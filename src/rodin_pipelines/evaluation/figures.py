@@ -1,0 +1,42 @@
+"""Matplotlib figures as pictures (headless), and the evaluate stage's score chart."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # stages run without a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def figure_picture(figure: plt.Figure) -> np.ndarray:
+    """A figure as an RGB picture ``(H, W, 3)`` uint8; the figure is closed."""
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def score_chart(metrics: dict[str, float], prefixes: tuple[str, ...] = ("fid_clip_", "kid_clip_"),
+                title: str = "") -> np.ndarray:
+    """One horizontal bar panel per metric prefix (``fid_clip_ours``, ``fid_clip_gaussian``...),
+    rows in the order the metrics hold them, values printed at the bars."""
+    figure, axes = plt.subplots(1, len(prefixes), figsize=(4.5 * len(prefixes), 3), dpi=100)
+    for axis, prefix in zip(np.atleast_1d(axes), prefixes):
+        rows = {k.removeprefix(prefix): v for k, v in metrics.items() if k.startswith(prefix)}
+        names = list(rows)[::-1]
+        values = [rows[name] for name in names]
+        axis.barh(names, values, color=["tab:orange" if n == "ours" else "tab:blue"
+                                        for n in names])
+        for position, value in enumerate(values):
+            axis.annotate(f"{value:.3g}", (value, position), xytext=(3, 0),
+                          textcoords="offset points", va="center", fontsize=8)
+        axis.set_title(f"{prefix.rstrip('_')} (lower is better)", fontsize=9)
+        axis.margins(x=0.25)
+    if title:
+        figure.suptitle(title, fontsize=9)
+    return figure_picture(figure)
