@@ -25,6 +25,14 @@ def turntable_cameras(frames: int, radius: float, fov_x: float, size: int,
     return Cameras(orbit_camera_to_world(azimuth, elevation, radius), fov_x, size, size)
 
 
+def azimuth_cameras(azimuths_degrees: list[float], radius: float, fov_x: float,
+                    size: int) -> Cameras:
+    """Cameras at the given azimuths (0: the frontal view), level with the origin."""
+    azimuth = torch.deg2rad(torch.tensor(azimuths_degrees, dtype=torch.float32))
+    return Cameras(orbit_camera_to_world(azimuth, torch.zeros(len(azimuth)), radius), fov_x,
+                   size, size)
+
+
 def write_turntable(frames: Tensor, path: str | Path, fps: int = 12) -> None:
     """Straight RGBA frames ``(F, H, W, 4)`` → a looping GIF or an MP4 (by suffix), atomically."""
     path = Path(path)

@@ -29,7 +29,7 @@ from rodin_pipelines.pipelines.diffusion.nodes import load_denoiser
 from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
 from rodin_pipelines.pipelines.encoder.prior_nodes import load_prior
 from rodin_pipelines.rendering.camera_rig import CameraRig
-from rodin_pipelines.rendering.cameras import Cameras, orbit_camera_to_world
+from rodin_pipelines.rendering.turntable import azimuth_cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
@@ -179,9 +179,7 @@ def showcase_samples(planes: Tensor, decoder: Any, render: dict[str, Any],
     showcase = evaluate["showcase"]
     rig = CameraRig(**render["camera_rig"])
     size = render["views"]["image_size"]
-    azimuths = torch.deg2rad(torch.tensor(showcase["view_azimuths_degrees"], dtype=torch.float32))
-    views = Cameras(orbit_camera_to_world(azimuths, torch.zeros(len(azimuths)), rig.radius),
-                    rig.fov_x, size, size)
+    views = azimuth_cameras(showcase["view_azimuths_degrees"], rig.radius, rig.fov_x, size)
     render_settings = VolumeRenderSettings(**evaluate["render"])
     return {f"sample-{index:02d}": realise(
         plane, decoder, views, rig.radius, showcase["turntable_frames"], render_settings,

@@ -12,7 +12,6 @@ descriptions hold the cosine of their frontal view to the edit text).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -31,7 +30,8 @@ from rodin_pipelines.pipelines.diffusion.nodes import load_denoiser
 from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
 from rodin_pipelines.pipelines.encoder.prior_nodes import load_prior
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
-from rodin_pipelines.rendering.cameras import Cameras, orbit_camera_to_world
+from rodin_pipelines.rendering.cameras import Cameras
+from rodin_pipelines.rendering.turntable import azimuth_cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
@@ -53,9 +53,9 @@ def portrait_image(source: str, size: int) -> Tensor:
 
 def source_latents(source: str, generate: dict[str, Any], clip: Any, prior: Any,
                    statistics: dict[str, Tensor], avatar_embeddings: dict[str, Tensor],
-                   size: int, prior_sampling: dict[str, Any]) -> Tensor:
-    """``(count, D)`` latents for ``source``: ``unconditional``, ``text``, ``portrait`` or
-    ``avatar:<id>``."""
+                   portrait: Tensor | None, prior_sampling: dict[str, Any]) -> Tensor:
+    """``(count, D)`` latents for ``source``: ``unconditional``, ``text``, ``portrait`` (the
+    framed ``portrait``) or ``avatar:<id>``."""
     count = generate["count"]
     if source.startswith("avatar:"):
         avatar_id = source.removeprefix("avatar:")
@@ -65,7 +65,7 @@ def source_latents(source: str, generate: dict[str, Any], clip: Any, prior: Any,
                              f"{sorted(avatar_embeddings)[:3]}")
         return avatar_embeddings[avatar_id][:1].expand(count, -1)
     if source == "portrait":
-        return portrait_latent(clip, portrait_image(generate["portrait"], size)).expand(count, -1)
+        return portrait_latent(clip, portrait).expand(count, -1)
     if source in ("unconditional", "text"):
         prompt = generate["prompt"] if source == "text" else None
         if source == "text" and not (prompt or "").strip():
@@ -94,8 +94,9 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
     clip = loaded_clip(clip_weights, encoder)
     prior, statistics = load_prior(embedding_prior, encoder)
     source = generate["edit"]["source"] if mode == "edit" else mode
-    latents = source_latents(source, generate, clip, prior, statistics, avatar_embeddings, size,
-                             encoder["prior"]["sampling"])
+    portrait = portrait_image(generate["portrait"], size) if source == "portrait" else None
+    latents = source_latents(source, generate, clip, prior, statistics, avatar_embeddings,
+                             portrait, encoder["prior"]["sampling"])
     batches = {"": latents}
     if mode == "edit":
         edit = generate["edit"]
@@ -109,10 +110,7 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
     upsampler = load_denoiser(upsampler_model_weights, diffusion["upsampler"], diffusion, sizes)
     settings = SamplingSettings(**{**diffusion["sampling"], **generate["sampling"]})
     rig = CameraRig(**render["camera_rig"])
-    views = Cameras(orbit_camera_to_world(
-        torch.deg2rad(torch.tensor(generate["view_azimuths_degrees"], dtype=torch.float32)),
-        torch.zeros(len(generate["view_azimuths_degrees"])), rig.radius),
-        math.radians(rig.fov_x_degrees), size, size)
+    views = azimuth_cameras(generate["view_azimuths_degrees"], rig.radius, rig.fov_x, size)
     render_settings = VolumeRenderSettings(**generate["render"])
     results: dict[str, GeneratedAvatar] = {}
     refinement = RefinementSettings(**generate["edit"].get("refine", {}))
@@ -129,8 +127,8 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
         if mode == "portrait":
             planes = refine_towards_portrait(
                 planes, shared_decoder.decoder,
-                Cameras(rig_frontal_camera(rig), rig.fov_x, size, size),
-                portrait_image(generate["portrait"], size), render_settings,
+                Cameras(rig_frontal_camera(rig), rig.fov_x, size, size), portrait,
+                render_settings,
                 plane_statistics["std"],
                 RefinementSettings(**generate.get("portrait_refine", {})), seed=generate["seed"])
         for index, plane in enumerate(planes):
