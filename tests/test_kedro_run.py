@@ -46,16 +46,16 @@ def test_render_run_is_tracked_in_mlflow_and_resumes(project_copy):
     assert after == modified
 
 
-def test_a_run_of_two_stages_tracks_each_in_its_own_run(project_copy):
-    kedro_run(project_copy, "--pipelines", "render,fit")
+def test_a_run_of_three_stages_tracks_each_in_its_own_run_with_pictures(project_copy):
+    kedro_run(project_copy, "--pipelines", "render,fit,encoder")
     assert len(list((project_copy / "data/04_feature/triplanes").glob("*.safetensors"))) == 8
     mlflow.set_tracking_uri(f"sqlite:///{project_copy / 'mlflow-test.db'}")
     runs = {run.info.run_name: run for run in mlflow.search_runs(
         experiment_names=["rodin_pipelines_test"], output_format="list")}
-    assert {"render", "fit"} <= set(runs) and len(runs) == 3  # and the run of the whole
-    whole = next(run for name, run in runs.items() if name not in ("render", "fit"))
+    assert {"render", "fit", "encoder"} <= set(runs) and len(runs) == 4  # and the whole's
+    whole = next(run for name, run in runs.items() if name not in ("render", "fit", "encoder"))
     client = mlflow.MlflowClient()
-    for stage in ("render", "fit"):
+    for stage in ("render", "fit", "encoder"):
         run = runs[stage]
         assert run.data.tags["mlflow.parentRunId"] == whole.info.run_id
         assert run.info.status == "FINISHED" and run.data.tags["stage"] == stage
@@ -71,6 +71,12 @@ def test_a_run_of_two_stages_tracks_each_in_its_own_run(project_copy):
     assert {"fit/fit_comparison.png", "fit/fit_loss_curves.png", "fit/meshes"} <= pictures
     assert [a.path for a in client.list_artifacts(render.info.run_id, "render")] == [
         "render/render_contact_sheet.png"]
+    encoder = runs["encoder"]
+    assert 0.0 <= encoder.data.metrics["encoder/zero_shot_hat_presence_balanced"] <= 1.0
+    assert "encoder/retrieval_chance" in encoder.data.metrics
+    assert "fit/psnr_mean" not in encoder.data.metrics
+    assert [a.path for a in client.list_artifacts(encoder.info.run_id, "encoder")] == [
+        "encoder/encoder_clip_quality.png"]
 
 
 def test_a_broken_tracking_store_does_not_kill_the_run(project_copy):

@@ -20,9 +20,20 @@ def test_retrieval_accuracy_counts_matches_both_ways():
 def test_zero_shot_accuracy_against_labels():
     classes = torch.eye(2)
     images = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
-    assert zero_shot_accuracy(images, ["red", "red", "blue"], classes, ["red", "blue"]) == 1.0
-    assert zero_shot_accuracy(images, ["blue", "red", "blue"], classes, ["red", "blue"]) == \
-        pytest.approx(2 / 3)
+    perfect = zero_shot_accuracy(images, ["red", "red", "blue"], classes, ["red", "blue"])
+    assert perfect == {"accuracy": 1.0, "balanced_accuracy": 1.0}
+    swapped = zero_shot_accuracy(images, ["blue", "red", "blue"], classes, ["red", "blue"])
+    assert swapped["accuracy"] == pytest.approx(2 / 3)
+    assert swapped["balanced_accuracy"] == pytest.approx((1 + 1 / 2) / 2)
+
+
+def test_answering_the_commonest_class_scores_chance_in_balanced_accuracy():
+    classes = torch.eye(3)
+    images = torch.tensor([[1.0, 0.0, 0.0]]).repeat(10, 1)  # always "none"
+    labels = ["none"] * 8 + ["cap", "beanie"]
+    scores = zero_shot_accuracy(images, labels, classes, ["none", "cap", "beanie"])
+    assert scores["accuracy"] == pytest.approx(0.8)
+    assert scores["balanced_accuracy"] == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="no class prompt"):
         zero_shot_accuracy(images, ["green"] * 3, classes, ["red", "blue"])
 

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from kedro.io import DataCatalog, MemoryDataset
@@ -11,6 +12,7 @@ from kedro_datasets.pandas import CSVDataset
 from rodin_pipelines.configuration import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.datasets.fit_files import TensorFileDataset
+from rodin_pipelines.datasets.image_files import PngDataset
 from rodin_pipelines.pipelines.encoder import create_pipeline as encoder_pipeline
 from rodin_pipelines.pipelines.render import create_pipeline as render_pipeline
 
@@ -32,6 +34,7 @@ def catalog_in(folder: Path, params: dict) -> DataCatalog:
         "avatar_embeddings": TensorFileDataset(str(folder / "embeddings.safetensors")),
         "caption_embeddings": TensorFileDataset(str(folder / "captions.safetensors")),
         "embedding_prior": TensorFileDataset(str(folder / "prior.safetensors")),
+        "encoder_clip_chart": PngDataset(str(folder / "clip_quality.png")),
         "params:render": MemoryDataset(params["render"]),
         "params:render.contact_sheet": MemoryDataset(params["render"]["contact_sheet"]),
         "params:encoder": MemoryDataset(params["encoder"]),
@@ -66,8 +69,19 @@ def test_metrics_report_retrieval_and_zero_shot_with_their_chance_levels(encoded
     assert metrics["heldout_avatars"] == 2
     for name in ("hair_colour", "clothing_colour", "glasses", "hat"):
         assert 0.0 <= metrics[f"zero_shot_{name}"] <= 1.0
+        assert 0.0 <= metrics[f"zero_shot_{name}_balanced"] <= 1.0
         assert 0.0 < metrics[f"zero_shot_{name}_chance"] < 1.0
+    for accessory in ("glasses", "hat"):
+        assert metrics[f"zero_shot_{accessory}_presence_balanced_chance"] == 0.5
     assert metrics["retrieval_chance"] == 0.5
+
+
+def test_the_stage_draws_its_accuracies_as_a_chart(encoded):
+    folder, _, catalog, _, _ = encoded
+    chart = np.asarray(catalog.load("encoder_clip_chart"))
+    # One bar per retrieval direction, attribute and accessory presence: a tall, drawn picture.
+    assert chart.ndim == 3 and chart.shape[2] == 3 and chart.shape[0] > 250
+    assert chart.std() > 10 and (folder / "clip_quality.png").stat().st_size > 5_000
 
 
 def test_a_rerun_resumes_from_the_finished_checkpoint_and_gives_the_same_weights(encoded):

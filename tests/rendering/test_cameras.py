@@ -7,6 +7,7 @@ import torch
 
 from rodin_pipelines.rendering.cameras import (
     Cameras,
+    azimuth_from_face,
     focal_length_from_fov,
     frontal_camera_to_world,
     look_at_camera_to_world,
@@ -28,6 +29,14 @@ def test_positive_azimuth_turns_towards_plus_x_and_elevation_lifts():
     matrix = orbit_camera_to_world(torch.tensor([math.pi / 2]), torch.tensor([0.3]), 2.0)[0]
     eye = matrix[:3, 3]
     assert eye[0] > 1.5 and eye[1] == pytest.approx(2.0 * math.sin(0.3), abs=1e-6)
+
+
+def test_azimuth_from_face_inverts_the_orbit_azimuth():
+    azimuth = torch.tensor([0.0, 30.0, -75.0, 120.0, 179.0])
+    elevation = torch.tensor([0.0, 0.5, -0.3, 0.9, 0.1])
+    cameras = orbit_camera_to_world(torch.deg2rad(azimuth), elevation, 2.8)
+    assert torch.allclose(azimuth_from_face(cameras), azimuth, atol=1e-3)
+    assert azimuth_from_face(frontal_camera_to_world(3.0)).item() == pytest.approx(0.0)
 
 
 def test_origin_projects_to_image_centre_for_cameras_looking_at_it():

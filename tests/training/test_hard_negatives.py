@@ -1,6 +1,7 @@
 """Counterfactual captions change exactly one visible attribute."""
 
 import random
+import re
 
 from rodin_pipelines.avatars.attributes import AvatarAttributes, sample_attributes
 from rodin_pipelines.avatars.captions import caption_from_attributes
@@ -25,3 +26,13 @@ def test_a_counterfactual_differs_from_the_caption_in_one_swappable_attribute() 
 
 def test_avatars_without_attributes_get_no_counterfactual() -> None:
     assert counterfactual_caption({}, random.Random(0)) is None
+
+
+def test_a_view_without_the_face_gets_no_counterfactual_about_glasses() -> None:
+    rng = random.Random(1)
+    for seed in range(40):
+        attributes = sample_attributes(seed)
+        negative = counterfactual_caption(attributes.to_dict(), rng, face_visible=False)
+        original = caption_from_attributes(attributes)
+        glasses = re.findall(r"\w+ \w+ (?:glasses|spectacles)", original)
+        assert re.findall(r"\w+ \w+ (?:glasses|spectacles)", negative) == glasses, negative

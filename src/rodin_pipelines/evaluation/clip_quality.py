@@ -21,11 +21,14 @@ def retrieval_accuracy(image_embeddings: Tensor, text_embeddings: Tensor) -> dic
 
 
 def zero_shot_accuracy(image_embeddings: Tensor, labels: Sequence[str],
-                       class_embeddings: Tensor, class_names: Sequence[str]) -> float:
-    """Share of images whose most similar class prompt is their own label.
+                       class_embeddings: Tensor, class_names: Sequence[str]) -> dict[str, float]:
+    """How often an image's most similar class prompt is its own label.
 
     ``class_embeddings`` ``(K, D)`` embed one prompt per class (e.g. "a person with red hair"),
-    ``labels`` hold each image's class name. Chance is ``1 / K``.
+    ``labels`` hold each image's class name. ``accuracy`` is the share of images right;
+    ``balanced_accuracy`` the mean over the classes present of the share right within each, so
+    that always answering the commonest class ("no hat") scores chance, ``1 / K``, and not the
+    class's share.
     """
     index = {name: i for i, name in enumerate(class_names)}
     unknown = sorted(set(labels) - set(index))
@@ -33,4 +36,7 @@ def zero_shot_accuracy(image_embeddings: Tensor, labels: Sequence[str],
         raise ValueError(f"labels {unknown} have no class prompt")
     predicted = (image_embeddings @ class_embeddings.T).argmax(dim=1)
     truth = torch.tensor([index[label] for label in labels])
-    return (predicted == truth).float().mean().item()
+    right = (predicted == truth).float()
+    per_class = [right[truth == k].mean() for k in truth.unique()]
+    return {"accuracy": right.mean().item(),
+            "balanced_accuracy": torch.stack(per_class).mean().item()}

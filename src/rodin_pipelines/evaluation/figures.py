@@ -40,3 +40,23 @@ def score_chart(metrics: dict[str, float], prefixes: tuple[str, ...] = ("fid_cli
     if title:
         figure.suptitle(title, fontsize=9)
     return figure_picture(figure)
+
+
+def accuracy_chart(rows: dict[str, tuple[float, float]], title: str = "") -> np.ndarray:
+    """Horizontal bars of accuracies ``{name: (accuracy, chance)}`` in [0, 1], each with its
+    chance level drawn as a black tick, rows top to bottom in the dict's order."""
+    names = list(rows)[::-1]
+    figure, axis = plt.subplots(figsize=(6.0, 0.35 * len(names) + 1.2), dpi=100)
+    values = [rows[name][0] for name in names]
+    axis.barh(names, values, color="tab:blue", label="accuracy")
+    for position, name in enumerate(names):
+        accuracy, chance = rows[name]
+        axis.plot([chance, chance], [position - 0.4, position + 0.4], color="black", lw=2,
+                  label="chance" if position == 0 else None)
+        axis.annotate(f"{accuracy:.2f}", (accuracy, position), xytext=(3, 0),
+                      textcoords="offset points", va="center", fontsize=8)
+    axis.set_xlim(0, 1.1)
+    axis.legend(loc="lower right", fontsize=8)
+    if title:
+        axis.set_title(title, fontsize=9)
+    return figure_picture(figure)

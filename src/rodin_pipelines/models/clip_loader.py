@@ -23,7 +23,7 @@ from rodin_pipelines.errors import InputDataError
 
 CLIP_CONFIG_FOLDER = Path(__file__).parent / "clip_configs"
 DOMAIN_CLIP = "rodin-domain-clip"
-"""Name of the project's domain CLIP architecture (a small ViT and text transformer)."""
+"""Name of the project's domain CLIP architecture (a small ResNet image tower and text transformer)."""
 
 
 @dataclass(frozen=True)

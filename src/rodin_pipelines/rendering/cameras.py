@@ -125,6 +125,14 @@ def orbit_camera_to_world(azimuth: Tensor, elevation: Tensor, radius: Tensor | f
     return look_at_camera_to_world(eye, torch.zeros_like(eye))
 
 
+def azimuth_from_face(camera_to_world: Tensor) -> Tensor:
+    """Orbit azimuth in degrees ``(B,)``, in (-180, 180], of cameras ``(B, 4, 4)``: how far
+    around the avatar each sits from :data:`FACE_DIRECTION` (inverse of
+    :func:`orbit_camera_to_world`'s azimuth)."""
+    eye = camera_to_world[..., :3, 3]
+    return torch.rad2deg(torch.atan2(eye[..., 0], eye[..., 2]))
+
+
 def frontal_camera_to_world(radius: float) -> Tensor:
     """The canonical frontal camera ``(1, 4, 4)``: on +z at ``radius``, level, facing the avatar."""
     return orbit_camera_to_world(torch.zeros(1), torch.zeros(1), radius)

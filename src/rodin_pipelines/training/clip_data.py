@@ -3,7 +3,9 @@
 One item per avatar per epoch (so a batch never pairs an image with another view of its own
 avatar as a negative): a random view, composited on a random background colour and augmented
 (crop, colour, blur) so the CLIP does not only work on perfect renders, with a random caption
-among the avatar's caption and paraphrases.
+among the avatar's caption and paraphrases, or sometimes a short phrase caption naming a few of
+its attributes (:mod:`~rodin_pipelines.training.phrase_captions`). Each item carries what its
+avatar is and what its text asserts, so the loss knows which other images a text describes.
 """
 
 from __future__ import annotations
@@ -19,8 +21,16 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from rodin_pipelines.avatars.folder import FRONTAL_SPLIT, AvatarViews, read_avatar_folder
+from rodin_pipelines.rendering.cameras import azimuth_from_face
 from rodin_pipelines.rendering.compositing import straight_rgba_over
+from rodin_pipelines.avatars.attributes import AvatarAttributes
 from rodin_pipelines.training.hard_negatives import counterfactual_caption
+from rodin_pipelines.training.phrase_captions import (
+    attribute_codes,
+    assertion_codes,
+    full_caption_assertion,
+    phrase_caption,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class Augmentation:
     contrast: float = 0.2
     saturation: float = 0.1
     blur_probability: float = 0.2
+    blur_sigma: tuple[float, float] = (0.1, 1.0)
 
 
 def clip_image_transform(image_size: int, augmentation: Augmentation | None) -> v2.Compose:
@@ -43,7 +54,7 @@ def clip_image_transform(image_size: int, augmentation: Augmentation | None) -> 
                                  antialias=True),
             v2.ColorJitter(augmentation.brightness, augmentation.contrast,
                            augmentation.saturation),
-            v2.RandomApply([v2.GaussianBlur(3, sigma=(0.1, 1.0))],
+            v2.RandomApply([v2.GaussianBlur(3, sigma=augmentation.blur_sigma)],
                            p=augmentation.blur_probability),
         ]
     else:
@@ -58,19 +69,27 @@ def over_background(rgba: Tensor, colour: Tensor) -> Tensor:
 
 
 class AvatarCaptionPairs(Dataset):
-    """``(image (3, S, S), tokens (L,), negative tokens (L,), has negative ())`` items, one per
-    avatar folder with captions.
+    """``(image (3, S, S), tokens (L,), negative tokens (L,), has negative (), avatar codes (A,),
+    text assertions (A,))`` items, one per avatar folder with captions (codes: see
+    :mod:`~rodin_pipelines.training.phrase_captions`).
 
     Args:
         frontal_probability: chance of showing the frontal view (the view the latent is taken
             from, and where glasses show) instead of a random one.
-        hard_negatives: add a counterfactual caption (one attribute changed) per item.
+        hard_negatives: add a counterfactual caption (one attribute changed) to stored captions.
+        phrase_probability: chance of a phrase caption instead of a stored one (avatars with
+            attributes, augmented items only).
+        max_phrase_facets: most facets a phrase caption names.
+        face_visible_degrees: views within this azimuth of the face show it; captions of other
+            views say nothing about glasses or smiles that they could not show.
     """
 
     def __init__(self, avatars: dict[str, Callable[[], AvatarViews]] | list[str],
                  tokenizer: Callable[[list[str]], Tensor], image_size: int,
                  augmentation: Augmentation | None = Augmentation(),
-                 frontal_probability: float = 0.0, hard_negatives: bool = False) -> None:
+                 frontal_probability: float = 0.0, hard_negatives: bool = False,
+                 phrase_probability: float = 0.0, max_phrase_facets: int = 3,
+                 face_visible_degrees: float = 90.0) -> None:
         readers = (avatars.values() if isinstance(avatars, dict)
                    else [lambda f=f: read_avatar_folder(f) for f in avatars])
         self.avatars = [avatar for avatar in (read() for read in readers) if avatar.captions]
@@ -81,12 +100,19 @@ class AvatarCaptionPairs(Dataset):
         self.augment = augmentation is not None
         self.frontal_probability = frontal_probability
         self.hard_negatives = hard_negatives
+        self.phrase_probability = phrase_probability
+        self.max_phrase_facets = max_phrase_facets
+        self.attributes = [AvatarAttributes.from_dict(a.attributes) if a.attributes else None
+                           for a in self.avatars]
+        self.face_visible = [
+            (azimuth_from_face(torch.stack([f.camera_to_world for f in a.transforms.frames]))
+             .abs() <= face_visible_degrees).tolist() for a in self.avatars]
         self.rng = random.Random(0)
 
     def __len__(self) -> int:
         return len(self.avatars)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+    def __getitem__(self, index: int) -> tuple[Tensor, ...]:
         avatar = self.avatars[index]
         view = int(torch.randint(len(avatar.images), ()).item()) if self.augment else 0
         frontal = avatar.split_indices(FRONTAL_SPLIT)
@@ -94,9 +120,20 @@ class AvatarCaptionPairs(Dataset):
             view = frontal[0]
         background = torch.rand(3) if self.augment else torch.ones(3)
         image = self.transform(over_background(avatar.images[view], background))
+        attributes = self.attributes[index]
+        codes = attribute_codes(attributes, index)
+        face_visible = self.face_visible[index][view]
+        if (self.augment and attributes is not None
+                and float(torch.rand(())) < self.phrase_probability):
+            phrase = phrase_caption(attributes, self.rng, self.max_phrase_facets, face_visible)
+            tokens = self.tokenizer([phrase.text])[0]
+            return (image, tokens, tokens, torch.tensor(False), codes,
+                    assertion_codes(phrase.asserted))
         caption = avatar.captions[int(torch.randint(len(avatar.captions), ()).item())
                                   if self.augment else 0]
         tokens = self.tokenizer([caption])[0]
-        negative = counterfactual_caption(avatar.attributes, self.rng) if self.hard_negatives else None
+        negative = (counterfactual_caption(avatar.attributes, self.rng, face_visible)
+                    if self.hard_negatives else None)
         negative_tokens = tokens if negative is None else self.tokenizer([negative])[0]
-        return image, tokens, negative_tokens, torch.tensor(negative is not None)
+        return (image, tokens, negative_tokens, torch.tensor(negative is not None), codes,
+                full_caption_assertion(attributes, index))

@@ -1,4 +1,5 @@
-"""The domain CLIP as a Lightning system: contrastive image–caption training (open_clip's loss)."""
+"""The domain CLIP as a Lightning system: contrastive image–caption training, where a caption
+may describe several images of a batch (multi-positive form of open_clip's loss)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from dataclasses import asdict
 
 import pytorch_lightning as pl
 import torch
-from open_clip.loss import ClipLoss
 from torch import Tensor
 
 from rodin_pipelines.models.clip_loader import ClipChoice, load_clip
+from rodin_pipelines.training.multi_positive_loss import described_images, multi_positive_clip_loss
 
 
 class DomainClipSystem(pl.LightningModule):
@@ -35,22 +36,26 @@ class DomainClipSystem(pl.LightningModule):
         # building a second CLIP.
         self.tokenizer = loaded.tokenizer
         self.image_size = loaded.image_size
-        self.loss = ClipLoss()
 
     @classmethod
     def from_choice(cls, choice: ClipChoice, **optimiser: float) -> DomainClipSystem:
         return cls(**asdict(choice), **optimiser)
 
     def training_step(self, batch: tuple[Tensor, ...], batch_index: int) -> Tensor:
-        images, tokens = batch[0], batch[1]
+        """``batch``: images, tokens, negative tokens, has negative, avatar codes, text
+        assertions, as :class:`~rodin_pipelines.training.clip_data.AvatarCaptionPairs` gives."""
+        images, tokens, negative_tokens, has_negative, codes, assertions = batch
         image_features = self.clip.encode_image(images, normalize=True)
         text_features = self.clip.encode_text(tokens, normalize=True)
         scale = self.clip.logit_scale.exp()
-        loss = self.loss(image_features, text_features, scale)
+        positives = described_images(assertions, codes)
+        loss = multi_positive_clip_loss(image_features, text_features, positives, scale)
         self.log("clip/contrastive_loss", loss.detach(), batch_size=len(images))
-        if self.hparams.hard_negative_weight > 0 and len(batch) == 4:
+        self.log("clip/positives_per_text", positives.sum(1).float().mean(),
+                 batch_size=len(images))
+        if self.hparams.hard_negative_weight > 0:
             loss = loss + self.hard_negative_weight_term(image_features, text_features,
-                                                         batch[2], batch[3], scale)
+                                                         negative_tokens, has_negative, scale)
         self.log("clip/loss", loss, prog_bar=True, batch_size=len(images))
         return loss
 

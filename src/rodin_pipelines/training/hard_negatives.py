@@ -21,14 +21,20 @@ SWAPPABLE = ("glasses", "hat", "hair_colour", "clothing_colour", "facial_hair", 
 """Attributes a counterfactual may change (each visible from the front when present)."""
 
 
-def counterfactual_caption(attributes: dict[str, Any], rng: random.Random) -> str | None:
-    """The canonical caption of ``attributes`` with one visible attribute changed, or ``None``
-    when there are no attributes (imported avatars) or no change alters the caption."""
+FACE_ATTRIBUTES = ("glasses", "glasses_colour")
+"""Swappable attributes that only a view of the face shows."""
+
+
+def counterfactual_caption(attributes: dict[str, Any], rng: random.Random,
+                           face_visible: bool = True) -> str | None:
+    """The canonical caption of ``attributes`` with one visible attribute changed (not
+    :data:`FACE_ATTRIBUTES` when the view does not show the face), or ``None`` when there are
+    no attributes (imported avatars) or no change alters the caption."""
     if not attributes:
         return None
     original = AvatarAttributes.from_dict(attributes)
     true_caption = caption_from_attributes(original)
-    names = list(SWAPPABLE)
+    names = [n for n in SWAPPABLE if face_visible or n not in FACE_ATTRIBUTES]
     rng.shuffle(names)
     for name in names:
         current = getattr(original, name)

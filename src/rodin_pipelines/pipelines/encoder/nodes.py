@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import open_clip
 import pandas as pd
 import torch
 from torch import Tensor
@@ -11,31 +13,19 @@ from torch.utils.data import DataLoader
 
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderReader
 from rodin_pipelines.evaluation.clip_quality import retrieval_accuracy, zero_shot_accuracy
+from rodin_pipelines.evaluation.figures import accuracy_chart
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.models.clip_loader import ClipChoice, LoadedClip, load_clip
-from rodin_pipelines.training.clip_data import AvatarCaptionPairs
+from rodin_pipelines.training.clip_data import Augmentation, AvatarCaptionPairs
 from rodin_pipelines.training.clip_module import DomainClipSystem
 from rodin_pipelines.training.data_fingerprint import data_fingerprint
+from rodin_pipelines.training.phrase_captions import (
+    ATTRIBUTE_PROMPTS,
+    PRESENCE_PROMPTS,
+    attribute_prompt,
+    presence_label,
+)
 from rodin_pipelines.training.trainer_factory import TrainerSettings, build_trainer, fit_resumably
-
-ZERO_SHOT_PROMPTS = {
-    "hair_colour": "a person with {} hair",
-    "clothing_colour": "a person in a {} shirt",
-    "glasses": "a person with {} glasses",
-    "hat": "a person wearing a {}",
-}
-"""Prompt per attribute for zero-shot accuracy, worded like the captions; an absent accessory
-("none") is prompted as plain "a person", since captions never mention what is not there."""
-
-ABSENT = "none"
-
-
-def zero_shot_prompt(attribute: str, value: str) -> str:
-    """The class prompt of ``value`` of ``attribute`` (``top_hat`` → "a person wearing a top hat")."""
-    if value == ABSENT:
-        return "a person"
-    return ZERO_SHOT_PROMPTS[attribute].format(value.replace("_", " "))
-
 
 def avatars_of_split(avatars: dict[str, AvatarFolderReader], index: pd.DataFrame,
                      split: str) -> dict[str, AvatarFolderReader]:
@@ -54,11 +44,24 @@ def train_domain_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.D
                               hard_negative_weight=training["hard_negative_weight"])
     pairs = AvatarCaptionPairs(avatars_of_split(avatars, avatar_index, "train"),
                                system.tokenizer, system.image_size,
+                               augmentation=Augmentation(**{
+                                   k: tuple(v) if isinstance(v, list) else v
+                                   for k, v in training["augmentation"].items()}),
                                frontal_probability=training["frontal_probability"],
-                               hard_negatives=training["hard_negative_weight"] > 0)
+                               hard_negatives=training["hard_negative_weight"] > 0,
+                               phrase_probability=training["phrase_probability"],
+                               max_phrase_facets=training["max_phrase_facets"],
+                               face_visible_degrees=training["face_visible_degrees"])
     # Known only once the avatars are read; compared with the checkpoint's before resuming.
     system.hparams["data_fingerprint"] = data_fingerprint(
         f"{a.avatar_id}:{a.meta.get('fingerprint', '')}" for a in pairs.avatars)
+    # What the data loader feeds and the architecture's config change what a checkpoint means.
+    system.hparams["data_options"] = {"phrase_probability": training["phrase_probability"],
+                                  "max_phrase_facets": training["max_phrase_facets"],
+                                  "face_visible_degrees": training["face_visible_degrees"],
+                                  "batch_size": training["batch_size"],
+                                  "augmentation": dict(training["augmentation"])}
+    system.hparams["model_config"] = open_clip.get_model_config(choice.architecture)
     loader = DataLoader(pairs, batch_size=min(training["batch_size"], len(pairs)), shuffle=True,
                         drop_last=True)
     settings = TrainerSettings(**training["trainer"], seed=encoder["seed"])
@@ -98,11 +101,34 @@ def evaluate_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataF
     images = torch.stack([embeddings[i][0] for i in heldout["avatar_id"]])
     metrics = {f"retrieval_{k}": v for k, v in retrieval_accuracy(
         images, embed_texts(clip, heldout["caption"].tolist())).items()}
-    for attribute in ZERO_SHOT_PROMPTS:
+    for attribute in ATTRIBUTE_PROMPTS:
         values = sorted(set(avatar_index[attribute]))
-        classes = embed_texts(clip, [zero_shot_prompt(attribute, v) for v in values])
+        classes = embed_texts(clip, [attribute_prompt(attribute, v) for v in values])
         accuracy = zero_shot_accuracy(images, heldout[attribute].tolist(), classes, values)
-        metrics[f"zero_shot_{attribute}"] = accuracy
+        metrics[f"zero_shot_{attribute}"] = accuracy["accuracy"]
+        metrics[f"zero_shot_{attribute}_balanced"] = accuracy["balanced_accuracy"]
         metrics[f"zero_shot_{attribute}_chance"] = 1.0 / len(values)
+    for accessory, prompts in PRESENCE_PROMPTS.items():
+        classes = embed_texts(clip, list(prompts.values()))
+        labels = [presence_label(v) for v in heldout[accessory]]
+        accuracy = zero_shot_accuracy(images, labels, classes, list(prompts))
+        metrics[f"zero_shot_{accessory}_presence_balanced"] = accuracy["balanced_accuracy"]
+        metrics[f"zero_shot_{accessory}_presence_balanced_chance"] = 1.0 / len(prompts)
     metrics["heldout_avatars"] = float(len(heldout))
     return metrics
+
+
+def clip_quality_chart(metrics: dict[str, float]) -> np.ndarray:
+    """The held-out retrieval and zero-shot accuracies of :func:`evaluate_clip` beside chance,
+    as a picture ``(H, W, 3)`` uint8."""
+    rows = {f"retrieval {direction.replace('_', ' ')}": (metrics[f"retrieval_{direction}_top1"],
+                                                         metrics["retrieval_chance"])
+            for direction in ("image_to_text", "text_to_image")}
+    for attribute in ATTRIBUTE_PROMPTS:
+        rows[f"{attribute.replace('_', ' ')} (balanced)"] = (
+            metrics[f"zero_shot_{attribute}_balanced"], metrics[f"zero_shot_{attribute}_chance"])
+    for accessory in PRESENCE_PROMPTS:
+        key = f"zero_shot_{accessory}_presence_balanced"
+        rows[f"{accessory} vs none (balanced)"] = (metrics[key], metrics[f"{key}_chance"])
+    return accuracy_chart(rows, title=f"domain CLIP on {int(metrics['heldout_avatars'])} "
+                                      "held-out avatars' frontal views")

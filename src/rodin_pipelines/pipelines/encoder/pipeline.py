@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
-from rodin_pipelines.pipelines.encoder.nodes import embed_avatars, evaluate_clip, train_domain_clip
+from rodin_pipelines.pipelines.encoder.nodes import (
+    clip_quality_chart,
+    embed_avatars,
+    evaluate_clip,
+    train_domain_clip,
+)
 from rodin_pipelines.pipelines.encoder.prior_nodes import embed_captions, evaluate_prior, train_prior
 
 
@@ -19,6 +24,8 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                  inputs=["avatars", "avatar_index", "clip_weights", "avatar_embeddings",
                          "params:encoder"],
                  outputs="encoder_metrics", name="evaluate_clip"),
+            Node(clip_quality_chart, inputs="encoder_metrics", outputs="encoder_clip_chart",
+                 name="chart_clip_quality"),
             Node(embed_captions, inputs=["avatars", "clip_weights", "params:encoder"],
                  outputs="caption_embeddings", name="embed_captions"),
             Node(train_prior,

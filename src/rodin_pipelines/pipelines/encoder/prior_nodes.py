@@ -22,7 +22,8 @@ from rodin_pipelines.evaluation.frechet import frechet_distance
 from rodin_pipelines.evaluation.prior_quality import attribute_prompt_accuracy, caption_retrieval
 from rodin_pipelines.instantiation import build_from_config
 from rodin_pipelines.models.clip_embeddings import embed_texts
-from rodin_pipelines.pipelines.encoder.nodes import loaded_clip, zero_shot_prompt
+from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
+from rodin_pipelines.training.phrase_captions import attribute_prompt
 from rodin_pipelines.training.data_fingerprint import data_fingerprint
 from rodin_pipelines.training.diffusion_module import DiffusionSystem, ema_weights
 from rodin_pipelines.training.prior_data import EmbeddingTextPairs
@@ -114,7 +115,7 @@ def evaluate_prior(prior_file: dict[str, Tensor], avatar_embeddings: dict[str, T
     clip = loaded_clip(clip_weights, encoder)
     for attribute in evaluation["attributes"]:
         values = sorted(set(train[attribute]))
-        prompts = embed_texts(clip, [zero_shot_prompt(attribute, v) for v in values])
+        prompts = embed_texts(clip, [attribute_prompt(attribute, v) for v in values])
         per_value = [sample_embeddings(denoiser, statistics, evaluation["samples_per_prompt"],
                                        texts=prompts[k:k + 1], sampler=sampling["sampler"],
                                        steps=sampling["steps"],
