@@ -13,6 +13,7 @@ from rodin_pipelines.configuration import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.datasets.fit_files import TensorFileDataset
 from rodin_pipelines.datasets.image_files import PngDataset
+from rodin_pipelines.datasets.metrics_files import MetricsJsonDataset
 from rodin_pipelines.pipelines.encoder import create_pipeline as encoder_pipeline
 from rodin_pipelines.pipelines.render import create_pipeline as render_pipeline
 
@@ -35,6 +36,7 @@ def catalog_in(folder: Path, params: dict) -> DataCatalog:
         "caption_embeddings": TensorFileDataset(str(folder / "captions.safetensors")),
         "embedding_prior": TensorFileDataset(str(folder / "prior.safetensors")),
         "encoder_clip_chart": PngDataset(str(folder / "clip_quality.png")),
+        "encoder_metrics": MetricsJsonDataset(str(folder / "encoder.json")),
         "params:render": MemoryDataset(params["render"]),
         "params:render.contact_sheet": MemoryDataset(params["render"]["contact_sheet"]),
         "params:encoder": MemoryDataset(params["encoder"]),
@@ -51,7 +53,7 @@ def encoded(tmp_path_factory):
     catalog = catalog_in(folder, params)
     SequentialRunner().run(render_pipeline(), catalog)
     outputs = SequentialRunner().run(encoder_pipeline(), catalog)
-    return folder, params, catalog, outputs["encoder_metrics"].load(), outputs["prior_metrics"].load()
+    return folder, params, catalog, catalog.load("encoder_metrics"), outputs["prior_metrics"].load()
 
 
 def test_embeddings_are_unit_vectors_frontal_first_for_every_avatar(encoded):

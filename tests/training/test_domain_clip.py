@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
 from rodin_pipelines.avatars.backends.torch_renderer import TorchAvatarRenderer
 from rodin_pipelines.avatars.procedural import ViewPlan, avatar_jobs, plan_avatars
@@ -11,6 +10,7 @@ from rodin_pipelines.models.clip_loader import DOMAIN_CLIP, ClipChoice, load_cli
 from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.training.clip_data import AvatarCaptionPairs
 from rodin_pipelines.training.clip_module import DomainClipSystem
+from rodin_pipelines.training.step_loader import step_loader
 from rodin_pipelines.training.trainer_factory import TrainerSettings, build_trainer
 
 AVATARS = 8
@@ -44,10 +44,10 @@ def test_domain_clip_ranks_the_true_caption_first_after_a_short_run(avatars, tmp
     system = DomainClipSystem(DOMAIN_CLIP, learning_rate=3e-4)
     before = caption_accuracy(load_clip(ClipChoice(DOMAIN_CLIP)), evaluation)
     training = AvatarCaptionPairs(avatars, clip.tokenizer, clip.image_size)
-    settings = TrainerSettings(max_steps=250, checkpoint_dir=str(tmp_path / "ckpt"),
+    settings = TrainerSettings(max_steps=600, checkpoint_dir=str(tmp_path / "ckpt"),
                                checkpoint_every_n_steps=1000, resume=None)
     trainer = build_trainer(settings, enable_progress_bar=False)
-    trainer.fit(system, DataLoader(training, batch_size=AVATARS, shuffle=True))
+    trainer.fit(system, step_loader(training, AVATARS, settings.max_steps))
     clip.model.load_state_dict(system.clip.state_dict())
     clip.model.eval()
     after = caption_accuracy(clip, evaluation)

@@ -1,11 +1,11 @@
 """Image–caption pairs from avatar folders, for training the domain CLIP.
 
-One item per avatar per epoch (so a batch never pairs an image with another view of its own
-avatar as a negative): a random view, composited on a random background colour and augmented
+One item per avatar: a random view, composited on a random background colour and augmented
 (crop, colour, blur) so the CLIP does not only work on perfect renders, with a random caption
 among the avatar's caption and paraphrases, or sometimes a short phrase caption naming a few of
 its attributes (:mod:`~rodin_pipelines.training.phrase_captions`). Each item carries what its
-avatar is and what its text asserts, so the loss knows which other images a text describes.
+avatar is and what its text asserts, so the loss knows which other images a text describes
+(another view of the same avatar in a batch included: batches may be drawn with replacement).
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import open_clip
 import pandas as pd
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderReader
 from rodin_pipelines.evaluation.clip_quality import retrieval_accuracy, zero_shot_accuracy
@@ -25,6 +24,7 @@ from rodin_pipelines.training.phrase_captions import (
     attribute_prompt,
     presence_label,
 )
+from rodin_pipelines.training.step_loader import step_loader
 from rodin_pipelines.training.trainer_factory import TrainerSettings, build_trainer, fit_resumably
 
 def avatars_of_split(avatars: dict[str, AvatarFolderReader], index: pd.DataFrame,
@@ -60,11 +60,12 @@ def train_domain_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.D
                                   "max_phrase_facets": training["max_phrase_facets"],
                                   "face_visible_degrees": training["face_visible_degrees"],
                                   "batch_size": training["batch_size"],
-                                  "augmentation": dict(training["augmentation"])}
+                                  "augmentation": dict(training["augmentation"]),
+                                  "sampling": "with_replacement"}
     system.hparams["model_config"] = open_clip.get_model_config(choice.architecture)
-    loader = DataLoader(pairs, batch_size=min(training["batch_size"], len(pairs)), shuffle=True,
-                        drop_last=True)
     settings = TrainerSettings(**training["trainer"], seed=encoder["seed"])
+    # Drawn with replacement: an avatar twice in a batch is a positive of itself for the loss.
+    loader = step_loader(pairs, training["batch_size"], settings.max_steps)
     trainer = build_trainer(settings, log_prefix="clip")
     fit_resumably(trainer, system, settings, train_dataloaders=loader)
     return {k: v.detach().cpu() for k, v in system.clip.state_dict().items()}
