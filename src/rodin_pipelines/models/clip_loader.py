@@ -24,6 +24,8 @@ from rodin_pipelines.errors import InputDataError
 CLIP_CONFIG_FOLDER = Path(__file__).parent / "clip_configs"
 DOMAIN_CLIP = "rodin-domain-clip"
 """Name of the project's domain CLIP architecture (a small ResNet image tower and text transformer)."""
+DOMAIN_CLIP_VIT = "rodin-domain-clip-vit"
+"""The previous default: a small ViT (patch 8) image tower; registered beside it."""
 
 
 @dataclass(frozen=True)
