@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
@@ -45,6 +46,35 @@ class Augmentation:
     blur_sigma: tuple[float, float] = (0.1, 1.0)
 
 
+@dataclass(frozen=True)
+class CaptionSampling:
+    """Which view and which text an item shows.
+
+    Attributes:
+        frontal_probability: chance of showing the frontal view (the view the latent is taken
+            from, and where glasses show) instead of a random one.
+        hard_negatives: add a counterfactual caption (one attribute changed) to stored captions.
+        phrase_probability: chance of a phrase caption instead of a stored one (avatars with
+            attributes, augmented items only).
+        max_phrase_facets: most facets a phrase caption names.
+        face_visible_degrees: views within this azimuth of the face show it; captions of other
+            views say nothing about glasses or smiles that they could not show.
+    """
+
+    frontal_probability: float = 0.0
+    hard_negatives: bool = False
+    phrase_probability: float = 0.0
+    max_phrase_facets: int = 3
+    face_visible_degrees: float = 90.0
+
+
+def augmentation_from_config(config: dict[str, Any] | None) -> Augmentation | None:
+    """The ``augmentation`` block of the parameters (YAML lists → tuples); ``None``: off."""
+    if config is None:
+        return None
+    return Augmentation(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+
+
 def clip_image_transform(image_size: int, augmentation: Augmentation | None) -> v2.Compose:
     """``(3, H, W)`` float RGB in [0, 1] → CLIP input ``(3, S, S)``, normalised as CLIP expects."""
     steps: list[v2.Transform] = []
@@ -73,23 +103,13 @@ class AvatarCaptionPairs(Dataset):
     text assertions (A,))`` items, one per avatar folder with captions (codes: see
     :mod:`~rodin_pipelines.training.phrase_captions`).
 
-    Args:
-        frontal_probability: chance of showing the frontal view (the view the latent is taken
-            from, and where glasses show) instead of a random one.
-        hard_negatives: add a counterfactual caption (one attribute changed) to stored captions.
-        phrase_probability: chance of a phrase caption instead of a stored one (avatars with
-            attributes, augmented items only).
-        max_phrase_facets: most facets a phrase caption names.
-        face_visible_degrees: views within this azimuth of the face show it; captions of other
-            views say nothing about glasses or smiles that they could not show.
+    ``augmentation=None`` shows the stored caption of the first view on white: a fixed item.
     """
 
     def __init__(self, avatars: dict[str, Callable[[], AvatarViews]] | list[str],
                  tokenizer: Callable[[list[str]], Tensor], image_size: int,
                  augmentation: Augmentation | None = Augmentation(),
-                 frontal_probability: float = 0.0, hard_negatives: bool = False,
-                 phrase_probability: float = 0.0, max_phrase_facets: int = 3,
-                 face_visible_degrees: float = 90.0) -> None:
+                 sampling: CaptionSampling = CaptionSampling()) -> None:
         readers = (avatars.values() if isinstance(avatars, dict)
                    else [lambda f=f: read_avatar_folder(f) for f in avatars])
         self.avatars = [avatar for avatar in (read() for read in readers) if avatar.captions]
@@ -98,15 +118,12 @@ class AvatarCaptionPairs(Dataset):
         self.tokenizer = tokenizer
         self.transform = clip_image_transform(image_size, augmentation)
         self.augment = augmentation is not None
-        self.frontal_probability = frontal_probability
-        self.hard_negatives = hard_negatives
-        self.phrase_probability = phrase_probability
-        self.max_phrase_facets = max_phrase_facets
+        self.sampling = sampling
         self.attributes = [AvatarAttributes.from_dict(a.attributes) if a.attributes else None
                            for a in self.avatars]
         self.face_visible = [
             (azimuth_from_face(torch.stack([f.camera_to_world for f in a.transforms.frames]))
-             .abs() <= face_visible_degrees).tolist() for a in self.avatars]
+             .abs() <= sampling.face_visible_degrees).tolist() for a in self.avatars]
         self.rng = random.Random(0)
 
     def __len__(self) -> int:
@@ -116,7 +133,7 @@ class AvatarCaptionPairs(Dataset):
         avatar = self.avatars[index]
         view = int(torch.randint(len(avatar.images), ()).item()) if self.augment else 0
         frontal = avatar.split_indices(FRONTAL_SPLIT)
-        if frontal and float(torch.rand(())) < self.frontal_probability:
+        if frontal and float(torch.rand(())) < self.sampling.frontal_probability:
             view = frontal[0]
         background = torch.rand(3) if self.augment else torch.ones(3)
         image = self.transform(over_background(avatar.images[view], background))
@@ -124,8 +141,9 @@ class AvatarCaptionPairs(Dataset):
         codes = attribute_codes(attributes, index)
         face_visible = self.face_visible[index][view]
         if (self.augment and attributes is not None
-                and float(torch.rand(())) < self.phrase_probability):
-            phrase = phrase_caption(attributes, self.rng, self.max_phrase_facets, face_visible)
+                and float(torch.rand(())) < self.sampling.phrase_probability):
+            phrase = phrase_caption(attributes, self.rng, self.sampling.max_phrase_facets,
+                                    face_visible)
             tokens = self.tokenizer([phrase.text])[0]
             return (image, tokens, tokens, torch.tensor(False), codes,
                     assertion_codes(phrase.asserted))
@@ -133,7 +151,7 @@ class AvatarCaptionPairs(Dataset):
                                   if self.augment else 0]
         tokens = self.tokenizer([caption])[0]
         negative = (counterfactual_caption(avatar.attributes, self.rng, face_visible)
-                    if self.hard_negatives else None)
+                    if self.sampling.hard_negatives else None)
         negative_tokens = tokens if negative is None else self.tokenizer([negative])[0]
         return (image, tokens, negative_tokens, torch.tensor(negative is not None), codes,
                 full_caption_assertion(attributes, index))

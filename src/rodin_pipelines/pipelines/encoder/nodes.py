@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,11 @@ from rodin_pipelines.evaluation.clip_quality import retrieval_accuracy, zero_sho
 from rodin_pipelines.evaluation.figures import accuracy_chart
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.models.clip_loader import ClipChoice, LoadedClip, load_clip
-from rodin_pipelines.training.clip_data import Augmentation, AvatarCaptionPairs
+from rodin_pipelines.training.clip_data import (
+    AvatarCaptionPairs,
+    CaptionSampling,
+    augmentation_from_config,
+)
 from rodin_pipelines.training.clip_module import DomainClipSystem
 from rodin_pipelines.training.data_fingerprint import data_fingerprint
 from rodin_pipelines.training.phrase_captions import (
@@ -26,6 +31,7 @@ from rodin_pipelines.training.phrase_captions import (
 )
 from rodin_pipelines.training.step_loader import step_loader
 from rodin_pipelines.training.trainer_factory import TrainerSettings, build_trainer, fit_resumably
+
 
 def avatars_of_split(avatars: dict[str, AvatarFolderReader], index: pd.DataFrame,
                      split: str) -> dict[str, AvatarFolderReader]:
@@ -42,26 +48,19 @@ def train_domain_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.D
     system = DomainClipSystem(choice.architecture, choice.checkpoint,
                               learning_rate=training["learning_rate"],
                               hard_negative_weight=training["hard_negative_weight"])
+    sampling = CaptionSampling(**training["sampling"],
+                               hard_negatives=training["hard_negative_weight"] > 0)
+    augmentation = augmentation_from_config(training["augmentation"])
     pairs = AvatarCaptionPairs(avatars_of_split(avatars, avatar_index, "train"),
-                               system.tokenizer, system.image_size,
-                               augmentation=Augmentation(**{
-                                   k: tuple(v) if isinstance(v, list) else v
-                                   for k, v in training["augmentation"].items()}),
-                               frontal_probability=training["frontal_probability"],
-                               hard_negatives=training["hard_negative_weight"] > 0,
-                               phrase_probability=training["phrase_probability"],
-                               max_phrase_facets=training["max_phrase_facets"],
-                               face_visible_degrees=training["face_visible_degrees"])
+                               system.tokenizer, system.image_size, augmentation, sampling)
     # Known only once the avatars are read; compared with the checkpoint's before resuming.
     system.hparams["data_fingerprint"] = data_fingerprint(
         f"{a.avatar_id}:{a.meta.get('fingerprint', '')}" for a in pairs.avatars)
     # What the data loader feeds and the architecture's config change what a checkpoint means.
-    system.hparams["data_options"] = {"phrase_probability": training["phrase_probability"],
-                                  "max_phrase_facets": training["max_phrase_facets"],
-                                  "face_visible_degrees": training["face_visible_degrees"],
-                                  "batch_size": training["batch_size"],
-                                  "augmentation": dict(training["augmentation"]),
-                                  "sampling": "with_replacement"}
+    system.hparams["data_options"] = {
+        "sampling": asdict(sampling), "batch_size": training["batch_size"],
+        "augmentation": asdict(augmentation) if augmentation else None,
+        "draw": "with_replacement"}
     system.hparams["model_config"] = open_clip.get_model_config(choice.architecture)
     settings = TrainerSettings(**training["trainer"], seed=encoder["seed"])
     # Drawn with replacement: an avatar twice in a batch is a positive of itself for the loss.
