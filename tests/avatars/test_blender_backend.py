@@ -159,12 +159,15 @@ def run_render_stage(root: Path, environment: Path) -> AvatarFolderDataset:
             "environment": str(environment), "samples": 4, "mesh_resolution": 48, "workers": 2,
             "progress": False,
         },
+        "clip_set": {"avatars": 0, "seed": 1000, "views": 1, "heldout_every": 0},
         "shard": {"index": None, "count": None},
         "contact_sheet": {"avatars": 2, "views": 2, "scale": 1},
     }
     avatars = AvatarFolderDataset(str(root), progress=False)
     catalog = DataCatalog({
         "avatars": avatars, "avatar_index": MemoryDataset(),
+        "clip_avatars": AvatarFolderDataset(str(root.parent / "clip_avatars"), progress=False),
+        "clip_avatar_index": MemoryDataset(),
         "params:render": MemoryDataset(params),
         "params:render.contact_sheet": MemoryDataset(params["contact_sheet"]),
     })

@@ -31,6 +31,9 @@ def catalog_in(folder: Path, params: dict) -> DataCatalog:
     datasets = {
         "avatars": AvatarFolderDataset(str(folder / "avatars"), progress=False),
         "avatar_index": CSVDataset(filepath=str(folder / "index.csv"), save_args={"index": False}),
+        "clip_avatars": AvatarFolderDataset(str(folder / "clip_avatars"), progress=False),
+        "clip_avatar_index": CSVDataset(filepath=str(folder / "clip_index.csv"),
+                                        save_args={"index": False}),
         "clip_weights": TensorFileDataset(str(folder / "clip.safetensors")),
         "avatar_embeddings": TensorFileDataset(str(folder / "embeddings.safetensors")),
         "caption_embeddings": TensorFileDataset(str(folder / "captions.safetensors")),
@@ -68,14 +71,17 @@ def test_embeddings_are_unit_vectors_frontal_first_for_every_avatar(encoded):
 
 def test_metrics_report_retrieval_and_zero_shot_with_their_chance_levels(encoded):
     metrics = encoded[3]
-    assert metrics["heldout_avatars"] == 2
+    # Two of the main set's and the CLIP-only set's held-out avatars.
+    clip_set = load_parameters(CONF, "test")["render"]["clip_set"]
+    assert metrics["heldout_avatars_clip_set"] == clip_set["avatars"] // clip_set["heldout_every"]
+    assert metrics["heldout_avatars"] == 2 + metrics["heldout_avatars_clip_set"] > 2
     for name in ("hair_colour", "clothing_colour", "glasses", "hat"):
         assert 0.0 <= metrics[f"zero_shot_{name}"] <= 1.0
         assert 0.0 <= metrics[f"zero_shot_{name}_balanced"] <= 1.0
         assert 0.0 < metrics[f"zero_shot_{name}_chance"] < 1.0
     for accessory in ("glasses", "hat"):
         assert metrics[f"zero_shot_{accessory}_presence_balanced_chance"] == 0.5
-    assert metrics["retrieval_chance"] == 0.5
+    assert metrics["retrieval_chance"] == 1 / metrics["heldout_avatars"]
 
 
 def test_the_stage_draws_its_accuracies_as_a_chart(encoded):

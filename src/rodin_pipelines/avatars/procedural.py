@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
 import torch
@@ -70,19 +70,27 @@ class ViewPlan:
     paraphrases: int = 4
 
 
-def avatar_id_of(index: int) -> str:
-    """Folder name of the ``index``-th procedural avatar (sorts in creation order)."""
-    return f"avatar_{index:06d}"
+MAIN_SET_PREFIX = "avatar"
+"""Folder name prefix of the main avatar set (fitted, diffused, evaluated)."""
+CLIP_SET_PREFIX = "clip_avatar"
+"""Folder name prefix of the CLIP-only set: a few views per avatar, never fitted."""
 
 
-def plan_avatars(count: int, first_seed: int, heldout_every: int) -> list[AvatarPlan]:
+def avatar_id_of(index: int, prefix: str = MAIN_SET_PREFIX) -> str:
+    """Folder name of the ``index``-th procedural avatar of a set (sorts in creation order)."""
+    return f"{prefix}_{index:06d}"
+
+
+def plan_avatars(count: int, first_seed: int, heldout_every: int,
+                 prefix: str = MAIN_SET_PREFIX) -> list[AvatarPlan]:
     """``count`` avatars with seeds ``first_seed + i``; every ``heldout_every``-th is held out."""
     plans = []
     for index in range(count):
         seed = first_seed + index
         heldout = heldout_every > 0 and index % heldout_every == heldout_every - 1
-        plans.append(AvatarPlan(avatar_id_of(index), seed, HELDOUT_AVATARS if heldout else
-                                TRAIN_AVATARS, sample_attributes(seed)))
+        plans.append(AvatarPlan(avatar_id_of(index, prefix), seed,
+                                HELDOUT_AVATARS if heldout else TRAIN_AVATARS,
+                                sample_attributes(seed)))
     return plans
 
 
@@ -140,6 +148,11 @@ def avatar_jobs(
         )
 
     return {plan.avatar_id: job(plan) for plan in plans}
+
+
+INDEX_COLUMNS = ("avatar_id", "split", "seed", "caption", "views",
+                 *(field.name for field in fields(AvatarAttributes)))
+"""Columns of an avatar index table, in order (an empty set's table has them too)."""
 
 
 def index_rows(plans: list[AvatarPlan], views: ViewPlan) -> list[dict[str, Any]]:

@@ -40,8 +40,11 @@ def avatars_of_split(avatars: dict[str, AvatarFolderReader], index: pd.DataFrame
 
 
 def train_domain_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFrame,
+                      clip_avatars: dict[str, AvatarFolderReader],
+                      clip_avatar_index: pd.DataFrame,
                       encoder: dict[str, Any]) -> dict[str, Tensor]:
-    """Contrastive training of the CLIP on the training avatars; returns its weights."""
+    """Contrastive training of the CLIP on the training avatars of the main and the CLIP-only
+    set; returns its weights."""
     choice = ClipChoice(**encoder["clip"])
     training = encoder["training"]
     torch.manual_seed(encoder["seed"])
@@ -51,8 +54,9 @@ def train_domain_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.D
     sampling = CaptionSampling(**training["sampling"],
                                hard_negatives=training["hard_negative_weight"] > 0)
     augmentation = augmentation_from_config(training["augmentation"])
-    pairs = AvatarCaptionPairs(avatars_of_split(avatars, avatar_index, "train"),
-                               system.tokenizer, system.image_size, augmentation, sampling)
+    training_avatars = {**avatars_of_split(avatars, avatar_index, "train"),
+                        **avatars_of_split(clip_avatars, clip_avatar_index, "train")}
+    pairs = AvatarCaptionPairs(training_avatars, system.tokenizer, system.image_size, augmentation, sampling)
     # Known only once the avatars are read; compared with the checkpoint's before resuming.
     system.hparams["data_fingerprint"] = data_fingerprint(
         f"{a.avatar_id}:{a.meta.get('fingerprint', '')}" for a in pairs.avatars)
@@ -92,17 +96,28 @@ def embed_avatars(avatars: dict[str, AvatarFolderReader], clip_weights: dict[str
 
 
 def evaluate_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFrame,
+                  clip_avatars: dict[str, AvatarFolderReader], clip_avatar_index: pd.DataFrame,
                   clip_weights: dict[str, Tensor], embeddings: dict[str, Tensor],
                   encoder: dict[str, Any]) -> dict[str, float]:
-    """Retrieval and zero-shot attribute accuracy on the held-out avatars' frontal views."""
+    """Retrieval and zero-shot attribute accuracy on the frontal views of the held-out avatars
+    of both sets (the main set's from ``embeddings``, the CLIP-only set's embedded here)."""
     clip = loaded_clip(clip_weights, encoder)
-    heldout = avatar_index[avatar_index["split"] == "heldout"]
-    heldout = heldout[heldout["avatar_id"].isin(embeddings)]
-    images = torch.stack([embeddings[i][0] for i in heldout["avatar_id"]])
+    main = avatar_index[(avatar_index["split"] == "heldout")
+                        & avatar_index["avatar_id"].isin(embeddings)]
+    extra = clip_avatar_index[(clip_avatar_index["split"] == "heldout")
+                              & clip_avatar_index["avatar_id"].isin(clip_avatars)]
+    frontal = [embeddings[i][0] for i in main["avatar_id"]]
+    if len(extra):
+        views = [clip_avatars[i]() for i in extra["avatar_id"]]
+        frontal += list(embed_views(clip, torch.stack([v.images[v.frontal_index()]
+                                                       for v in views])))
+    images = torch.stack(frontal)
+    heldout = pd.concat([main, extra], ignore_index=True)
+    every_index = pd.concat([avatar_index, clip_avatar_index], ignore_index=True)
     metrics = {f"retrieval_{k}": v for k, v in retrieval_accuracy(
         images, embed_texts(clip, heldout["caption"].tolist())).items()}
     for attribute in ATTRIBUTE_PROMPTS:
-        values = sorted(set(avatar_index[attribute]))
+        values = sorted(set(every_index[attribute]))
         classes = embed_texts(clip, [attribute_prompt(attribute, v) for v in values])
         accuracy = zero_shot_accuracy(images, heldout[attribute].tolist(), classes, values)
         metrics[f"zero_shot_{attribute}"] = accuracy["accuracy"]
@@ -115,6 +130,7 @@ def evaluate_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataF
         metrics[f"zero_shot_{accessory}_presence_balanced"] = accuracy["balanced_accuracy"]
         metrics[f"zero_shot_{accessory}_presence_balanced_chance"] = 1.0 / len(prompts)
     metrics["heldout_avatars"] = float(len(heldout))
+    metrics["heldout_avatars_clip_set"] = float(len(extra))
     return metrics
 
 

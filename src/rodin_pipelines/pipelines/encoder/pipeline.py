@@ -16,13 +16,15 @@ from rodin_pipelines.pipelines.encoder.prior_nodes import embed_captions, evalua
 def create_pipeline(**kwargs: object) -> Pipeline:
     return Pipeline(
         [
-            Node(train_domain_clip, inputs=["avatars", "avatar_index", "params:encoder"],
+            Node(train_domain_clip,
+                 inputs=["avatars", "avatar_index", "clip_avatars", "clip_avatar_index",
+                         "params:encoder"],
                  outputs="clip_weights", name="train_domain_clip"),
             Node(embed_avatars, inputs=["avatars", "clip_weights", "params:encoder"],
                  outputs="avatar_embeddings", name="embed_avatars"),
             Node(evaluate_clip,
-                 inputs=["avatars", "avatar_index", "clip_weights", "avatar_embeddings",
-                         "params:encoder"],
+                 inputs=["avatars", "avatar_index", "clip_avatars", "clip_avatar_index",
+                         "clip_weights", "avatar_embeddings", "params:encoder"],
                  outputs="encoder_metrics", name="evaluate_clip"),
             Node(clip_quality_chart, inputs="encoder_metrics", outputs="encoder_clip_chart",
                  name="chart_clip_quality"),

@@ -10,6 +10,9 @@ import pandas as pd
 
 from rodin_pipelines.avatars.folder import AvatarViews
 from rodin_pipelines.avatars.procedural import (
+    CLIP_SET_PREFIX,
+    INDEX_COLUMNS,
+    AvatarPlan,
     ViewPlan,
     avatar_jobs,
     index_rows,
@@ -27,7 +30,22 @@ def plan_render_jobs(render: dict[str, Any]) -> tuple[dict[str, AvatarJob], pd.D
     plans = plan_avatars(
         count=render["avatars"], first_seed=render["seed"], heldout_every=render["heldout_every"]
     )
-    views = ViewPlan(**render["views"])
+    return _shard_jobs(plans, ViewPlan(**render["views"]), render)
+
+
+def plan_clip_set_jobs(render: dict[str, Any]) -> tuple[dict[str, AvatarJob], pd.DataFrame]:
+    """The CLIP-only set: more avatars than the fit can afford, a few views each, rendered
+    like the main set (same backend, rig and image size) from seeds the main set never uses."""
+    clip_set = render["clip_set"]
+    plans = plan_avatars(count=clip_set["avatars"], first_seed=clip_set["seed"],
+                         heldout_every=clip_set["heldout_every"], prefix=CLIP_SET_PREFIX)
+    views = ViewPlan(views=clip_set["views"], image_size=render["views"]["image_size"],
+                     holdout_every=0, paraphrases=render["views"]["paraphrases"])
+    return _shard_jobs(plans, views, render)
+
+
+def _shard_jobs(plans: list[AvatarPlan], views: ViewPlan, render: dict[str, Any]
+                ) -> tuple[dict[str, AvatarJob], pd.DataFrame]:
     shard = shard_from_environment(render["shard"]["index"], render["shard"]["count"])
     # render.backend stays the built-in renderer's block (the fit stage reads its scene
     # settings); use_blender picks the Blender block, which renders the same scenes.
@@ -35,7 +53,7 @@ def plan_render_jobs(render: dict[str, Any]) -> tuple[dict[str, AvatarJob], pd.D
         render["blender_backend"] if render.get("use_blender", False) else render["backend"]
     )
     jobs = avatar_jobs(shard.select(plans), renderer, CameraRig(**render["camera_rig"]), views)
-    return jobs, pd.DataFrame(index_rows(plans, views))
+    return jobs, pd.DataFrame(index_rows(plans, views), columns=list(INDEX_COLUMNS))
 
 
 def make_contact_sheet(
@@ -51,7 +69,8 @@ def make_contact_sheet(
 
 
 def summarise_render(
-    avatars: dict[str, Callable[[], AvatarViews]], index: pd.DataFrame
+    avatars: dict[str, Callable[[], AvatarViews]], index: pd.DataFrame,
+    clip_avatars: dict[str, Callable[[], AvatarViews]],
 ) -> dict[str, float]:
     """Counts, timing and coverage of the rendered set (for DVC and MLflow)."""
     loaded = [avatars[i]() for i in sorted(avatars) if i in set(index["avatar_id"])]
@@ -68,4 +87,5 @@ def summarise_render(
         "render_seconds_total": float(np.nansum(seconds)),
         "mean_alpha_coverage": float(np.mean(coverage)) if coverage else 0.0,
         "distinct_captions": float(index["caption"].nunique()),
+        "clip_set_avatars": float(len(clip_avatars)),
     }

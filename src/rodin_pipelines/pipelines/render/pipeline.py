@@ -6,6 +6,7 @@ from kedro.pipeline import Node, Pipeline
 
 from rodin_pipelines.pipelines.render.nodes import (
     make_contact_sheet,
+    plan_clip_set_jobs,
     plan_render_jobs,
     summarise_render,
 )
@@ -21,6 +22,12 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                 name="render_avatars",
             ),
             Node(
+                plan_clip_set_jobs,
+                inputs="params:render",
+                outputs=["clip_avatars", "clip_avatar_index"],
+                name="render_clip_set",
+            ),
+            Node(
                 make_contact_sheet,
                 inputs=["avatars", "params:render.contact_sheet"],
                 outputs="render_contact_sheet",
@@ -28,7 +35,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             ),
             Node(
                 summarise_render,
-                inputs=["avatars", "avatar_index"],
+                inputs=["avatars", "avatar_index", "clip_avatars"],
                 outputs="render_metrics",
                 name="summarise_render",
             ),
