@@ -46,7 +46,7 @@ def accuracy_chart(rows: dict[str, tuple[float, float]], title: str = "") -> np.
     """Horizontal bars of accuracies ``{name: (accuracy, chance)}`` in [0, 1], each with its
     chance level drawn as a black tick, rows top to bottom in the dict's order."""
     names = list(rows)[::-1]
-    figure, axis = plt.subplots(figsize=(6.0, 0.35 * len(names) + 1.2), dpi=100)
+    figure, axis = plt.subplots(figsize=(6.0, 0.35 * len(names) + 1.6), dpi=100)
     values = [rows[name][0] for name in names]
     axis.barh(names, values, color="tab:blue", label="accuracy")
     for position, name in enumerate(names):
@@ -56,7 +56,9 @@ def accuracy_chart(rows: dict[str, tuple[float, float]], title: str = "") -> np.
         axis.annotate(f"{accuracy:.2f}", (accuracy, position), xytext=(3, 0),
                       textcoords="offset points", va="center", fontsize=8)
     axis.set_xlim(0, 1.1)
-    axis.legend(loc="lower right", fontsize=8)
+    # Below the axes: inside, it would hide a long bar's value.
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=8,
+                frameon=False)
     if title:
         axis.set_title(title, fontsize=9)
     return figure_picture(figure)
