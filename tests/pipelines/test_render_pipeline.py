@@ -69,6 +69,7 @@ def test_the_clip_set_is_other_avatars_with_a_frontal_and_few_views(tmp_path):
 
 
 def test_a_clip_set_of_none_is_an_empty_table_with_the_columns(tmp_path):
+    run_render(tmp_path / "avatars", PARAMS)  # its folders stay on disk: they count no more
     catalog, outputs = run_render(tmp_path / "avatars",
                                   {**PARAMS, "clip_set": {**PARAMS["clip_set"], "avatars": 0}})
     extra = catalog.load("clip_avatar_index")

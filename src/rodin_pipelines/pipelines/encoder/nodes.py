@@ -56,7 +56,8 @@ def train_domain_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.D
     augmentation = augmentation_from_config(training["augmentation"])
     training_avatars = {**avatars_of_split(avatars, avatar_index, "train"),
                         **avatars_of_split(clip_avatars, clip_avatar_index, "train")}
-    pairs = AvatarCaptionPairs(training_avatars, system.tokenizer, system.image_size, augmentation, sampling)
+    pairs = AvatarCaptionPairs(training_avatars, system.tokenizer, system.image_size,
+                               augmentation, sampling)
     # Known only once the avatars are read; compared with the checkpoint's before resuming.
     system.hparams["data_fingerprint"] = data_fingerprint(
         f"{a.avatar_id}:{a.meta.get('fingerprint', '')}" for a in pairs.avatars)

@@ -70,7 +70,7 @@ def make_contact_sheet(
 
 def summarise_render(
     avatars: dict[str, Callable[[], AvatarViews]], index: pd.DataFrame,
-    clip_avatars: dict[str, Callable[[], AvatarViews]],
+    clip_avatars: dict[str, Callable[[], AvatarViews]], clip_index: pd.DataFrame,
 ) -> dict[str, float]:
     """Counts, timing and coverage of the rendered set (for DVC and MLflow)."""
     loaded = [avatars[i]() for i in sorted(avatars) if i in set(index["avatar_id"])]
@@ -87,5 +87,6 @@ def summarise_render(
         "render_seconds_total": float(np.nansum(seconds)),
         "mean_alpha_coverage": float(np.mean(coverage)) if coverage else 0.0,
         "distinct_captions": float(index["caption"].nunique()),
-        "clip_set_avatars": float(len(clip_avatars)),
+        # Folders of the index only: a smaller clip_set leaves the earlier, larger set's on disk.
+        "clip_set_avatars": float(sum(i in clip_avatars for i in clip_index["avatar_id"])),
     }

@@ -35,7 +35,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
             ),
             Node(
                 summarise_render,
-                inputs=["avatars", "avatar_index", "clip_avatars"],
+                inputs=["avatars", "avatar_index", "clip_avatars", "clip_avatar_index"],
                 outputs="render_metrics",
                 name="summarise_render",
             ),
