@@ -5,7 +5,7 @@ import torch
 from rodin_pipelines.avatars.attributes import AvatarAttributes, sample_attributes
 from rodin_pipelines.avatars.backends.torch_renderer import TorchAvatarRenderer
 from rodin_pipelines.avatars.procedural import ViewPlan, plan_avatars, render_avatar
-from rodin_pipelines.avatars.scene import SceneSettings, bake_avatar_scene
+from rodin_pipelines.avatars.scene import EXACT_BAND, SceneSettings, bake_avatar_scene
 from rodin_pipelines.rendering.camera_rig import CameraRig, sample_rig_cameras
 from rodin_pipelines.rendering.cameras import Cameras, frontal_camera_to_world, project_points
 
@@ -78,3 +78,26 @@ def test_views_are_seeded_and_favour_the_front():
     eyes = first[:, :3, 3]
     assert (eyes[:, 2] > 0).float().mean() > 0.6  # in front of the face (+z) more often than not
     assert (eyes[:, 1] > 0).float().mean() > 0.6  # mostly from above the horizon
+
+
+def test_narrow_band_bake_is_exact_near_surfaces_and_renders_the_same_images():
+    settings = SceneSettings(grid_resolution=48)
+    for seed in (3, 11):
+        attributes = sample_attributes(seed)
+        dense = bake_avatar_scene(attributes, settings, narrow_band=False)
+        banded = bake_avatar_scene(attributes, settings)
+        near = dense.volume[0, 0].abs() < EXACT_BAND
+        assert near.float().mean() > 0.01
+        assert torch.equal(banded.volume[0][:, near], dense.volume[0][:, near])
+        assert torch.equal(banded.volume[0, 0] > 0, dense.volume[0, 0] > 0)  # inside stays inside
+        # Far from surfaces the distance is interpolated from the coarse grid: close, not equal.
+        assert (banded.volume[0, 0] - dense.volume[0, 0]).abs().max() < 0.1
+        assert torch.allclose(torch.stack(banded.occupied_box()),
+                              torch.stack(dense.occupied_box()))
+    rig = CameraRig()
+    cameras = Cameras(torch.cat([frontal_camera_to_world(rig.radius),
+                                 sample_rig_cameras(rig, 4, seed=5)]), rig.fov_x, 32, 32)
+    banded_images = TorchAvatarRenderer(**SMALL).render(sample_attributes(3), cameras)
+    dense_images = TorchAvatarRenderer(**SMALL, narrow_band_bake=False).render(
+        sample_attributes(3), cameras)
+    assert (banded_images - dense_images).abs().max() < 1e-3

@@ -286,6 +286,11 @@ class AvatarAttributes:
         return cls(**data)
 
 
+def categorical_attribute_types() -> dict[str, type[StrEnum]]:
+    """The enum type of each categorical attribute, by field name."""
+    return dict(_enum_fields())
+
+
 @cache
 def _enum_fields() -> dict[str, type[StrEnum]]:
     hints = get_type_hints(AvatarAttributes)

@@ -100,7 +100,7 @@ def over_background(rgba: Tensor, colour: Tensor) -> Tensor:
 
 class AvatarCaptionPairs(Dataset):
     """``(image (3, S, S), tokens (L,), negative tokens (L,), has negative (), avatar codes (A,),
-    text assertions (A,))`` items, one per avatar folder with captions (codes: see
+    text assertions (A,), face visible ())`` items, one per avatar folder with captions (codes: see
     :mod:`~rodin_pipelines.training.phrase_captions`).
 
     ``augmentation=None`` shows the stored caption of the first view on white: a fixed item.
@@ -146,7 +146,7 @@ class AvatarCaptionPairs(Dataset):
                                     face_visible)
             tokens = self.tokenizer([phrase.text])[0]
             return (image, tokens, tokens, torch.tensor(False), codes,
-                    assertion_codes(phrase.asserted))
+                    assertion_codes(phrase.asserted), torch.tensor(face_visible))
         caption = avatar.captions[int(torch.randint(len(avatar.captions), ()).item())
                                   if self.augment else 0]
         tokens = self.tokenizer([caption])[0]
@@ -154,4 +154,4 @@ class AvatarCaptionPairs(Dataset):
                     if self.sampling.hard_negatives else None)
         negative_tokens = tokens if negative is None else self.tokenizer([negative])[0]
         return (image, tokens, negative_tokens, torch.tensor(negative is not None), codes,
-                full_caption_assertion(attributes, index))
+                full_caption_assertion(attributes, index), torch.tensor(face_visible))

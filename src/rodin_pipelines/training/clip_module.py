@@ -1,5 +1,7 @@
 """The domain CLIP as a Lightning system: contrastive image–caption training, where a caption
-may describe several images of a batch (multi-positive form of open_clip's loss)."""
+may describe several images of a batch (multi-positive form of open_clip's loss), after an
+optional first phase that trains the image tower on attribute labels
+(:mod:`~rodin_pipelines.training.attribute_pretraining`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import torch
 from torch import Tensor
 
 from rodin_pipelines.models.clip_loader import ClipChoice, load_clip
+from rodin_pipelines.training.attribute_pretraining import AttributeHeads
 from rodin_pipelines.training.multi_positive_loss import described_images, multi_positive_clip_loss
 
 
@@ -23,11 +26,17 @@ class DomainClipSystem(pl.LightningModule):
         hard_negative_weight: weight of the term that ranks each image's caption above its
             counterfactual (one attribute changed), added to open_clip's contrastive loss.
         data_fingerprint: hash of the training data (a rerun on other data retrains).
+        attribute_pretraining_steps: the first steps train only the image tower, to classify
+            ``pretraining_attributes``; the contrastive loss starts after them.
+        pretraining_attributes: attribute names (see
+            :func:`~rodin_pipelines.training.attribute_pretraining.class_counts_by_attribute`).
     """
 
     def __init__(self, architecture: str, checkpoint: str | None = None,
                  learning_rate: float = 3e-4, weight_decay: float = 0.1,
-                 hard_negative_weight: float = 0.0, data_fingerprint: str = "") -> None:
+                 hard_negative_weight: float = 0.0, data_fingerprint: str = "",
+                 attribute_pretraining_steps: int = 0,
+                 pretraining_attributes: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.save_hyperparameters()
         loaded = load_clip(ClipChoice(architecture, checkpoint))
@@ -36,6 +45,9 @@ class DomainClipSystem(pl.LightningModule):
         # building a second CLIP.
         self.tokenizer = loaded.tokenizer
         self.image_size = loaded.image_size
+        self.attribute_heads = (AttributeHeads(loaded.model.visual.output_dim,
+                                               pretraining_attributes)
+                                if attribute_pretraining_steps > 0 else None)
 
     @classmethod
     def from_choice(cls, choice: ClipChoice, **optimiser: float) -> DomainClipSystem:
@@ -43,8 +55,11 @@ class DomainClipSystem(pl.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, ...], batch_index: int) -> Tensor:
         """``batch``: images, tokens, negative tokens, has negative, avatar codes, text
-        assertions, as :class:`~rodin_pipelines.training.clip_data.AvatarCaptionPairs` gives."""
-        images, tokens, negative_tokens, has_negative, codes, assertions = batch
+        assertions, face visible, as :class:`~rodin_pipelines.training.clip_data.AvatarCaptionPairs`
+        gives."""
+        images, tokens, negative_tokens, has_negative, codes, assertions, face_visible = batch
+        if self.global_step < self.hparams.attribute_pretraining_steps:
+            return self.attribute_step(images, codes, face_visible)
         image_features = self.clip.encode_image(images, normalize=True)
         text_features = self.clip.encode_text(tokens, normalize=True)
         scale = self.clip.logit_scale.exp()
@@ -57,6 +72,16 @@ class DomainClipSystem(pl.LightningModule):
             loss = loss + self.hard_negative_weight_term(image_features, text_features,
                                                          negative_tokens, has_negative, scale)
         self.log("clip/loss", loss, prog_bar=True, batch_size=len(images))
+        return loss
+
+    def attribute_step(self, images: Tensor, codes: Tensor, face_visible: Tensor) -> Tensor:
+        """The curriculum's first phase: attribute classification by the image tower alone."""
+        assert self.attribute_heads is not None
+        loss, accuracy = self.attribute_heads.loss(self.clip.encode_image(images), codes,
+                                                   face_visible)
+        self.log("clip/attribute_loss", loss, prog_bar=True, batch_size=len(images))
+        for name, value in accuracy.items():
+            self.log(f"clip/attribute_accuracy/{name}", value, batch_size=len(images))
         return loss
 
     def hard_negative_weight_term(self, image_features: Tensor, text_features: Tensor,

@@ -16,6 +16,7 @@ from rodin_pipelines.evaluation.clip_quality import retrieval_accuracy, zero_sho
 from rodin_pipelines.evaluation.figures import accuracy_chart
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.models.clip_loader import ClipChoice, LoadedClip, load_clip
+from rodin_pipelines.training.attribute_pretraining import AttributePretraining
 from rodin_pipelines.training.clip_data import (
     AvatarCaptionPairs,
     CaptionSampling,
@@ -44,13 +45,16 @@ def train_domain_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.D
                       clip_avatar_index: pd.DataFrame,
                       encoder: dict[str, Any]) -> dict[str, Tensor]:
     """Contrastive training of the CLIP on the training avatars of the main and the CLIP-only
-    set; returns its weights."""
+    set, after attribute pre-training of its image tower; returns its weights (heads left out)."""
     choice = ClipChoice(**encoder["clip"])
     training = encoder["training"]
     torch.manual_seed(encoder["seed"])
+    pretraining = AttributePretraining(**training["attribute_pretraining"])
     system = DomainClipSystem(choice.architecture, choice.checkpoint,
                               learning_rate=training["learning_rate"],
-                              hard_negative_weight=training["hard_negative_weight"])
+                              hard_negative_weight=training["hard_negative_weight"],
+                              attribute_pretraining_steps=pretraining.steps,
+                              pretraining_attributes=pretraining.attributes)
     sampling = CaptionSampling(**training["sampling"],
                                hard_negatives=training["hard_negative_weight"] > 0)
     augmentation = augmentation_from_config(training["augmentation"])
