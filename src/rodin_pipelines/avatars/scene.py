@@ -183,7 +183,7 @@ def _evaluate_in_chunks(points: Tensor, attributes: AvatarAttributes, settings: 
 
 def _narrow_band_distance_and_albedo(attributes: AvatarAttributes, settings: SceneSettings,
                                      chunk_points: int) -> tuple[Tensor, Tensor]:
-    """Distance ``(G, G, G)`` and albedo ``(G, G, G, 3)`` on the bake grid (indexed z, y, x),
+    """Distance ``(G, G, G)`` and albedo ``(G³, 3)`` on the bake grid (indexed z, y, x),
     exact near surfaces and trilinearly interpolated from a coarse grid elsewhere.
 
     Most of the cube is far from any surface, where a coarse grid says enough: a coarse cell is
