@@ -107,7 +107,11 @@ def shade(albedo: Tensor, normals: Tensor, lighting: Lighting) -> Tensor:
 
 def grid_points(resolution: int) -> Tensor:
     """Voxel centres ``(G^3, 3)`` of the baked grid, ordered z, y, x (x fastest)."""
-    axis = torch.linspace(-SCENE_BOUND, SCENE_BOUND, resolution)
+    return _cube_lattice(torch.linspace(-SCENE_BOUND, SCENE_BOUND, resolution))
+
+
+def _cube_lattice(axis: Tensor) -> Tensor:
+    """Points ``(N^3, 3)`` with every coordinate on ``axis`` ``(N,)``, ordered z, y, x."""
     z, y, x = torch.meshgrid(axis, axis, axis, indexing="ij")
     return torch.stack([x, y, z], dim=-1).reshape(-1, 3)
 
@@ -195,10 +199,8 @@ def _narrow_band_distance_and_albedo(attributes: AvatarAttributes, settings: Sce
     spacing = grid_spacing(settings)
     # Coarse nodes on every step-th voxel; the last may lie just outside the cube.
     axis = -SCENE_BOUND + spacing * step * torch.arange(cells + 1, dtype=torch.float32)
-    z, y, x = torch.meshgrid(axis, axis, axis, indexing="ij")
-    coarse_points = torch.stack([x, y, z], dim=-1).reshape(-1, 3)
-    coarse_distance, coarse_albedo = _evaluate_in_chunks(coarse_points, attributes, settings,
-                                                         chunk_points)
+    coarse_distance, coarse_albedo = _evaluate_in_chunks(_cube_lattice(axis), attributes,
+                                                         settings, chunk_points)
     coarse = torch.cat([coarse_distance[:, None], coarse_albedo], dim=-1).T.reshape(
         1, 4, cells + 1, cells + 1, cells + 1)
     fine = torch.nn.functional.interpolate(coarse, size=(cells * step + 1,) * 3,

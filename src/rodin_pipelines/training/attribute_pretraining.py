@@ -22,13 +22,10 @@ import torch
 from torch import Tensor, nn
 
 from rodin_pipelines.avatars.attributes import categorical_attribute_types
-from rodin_pipelines.training.hard_negatives import FACE_ATTRIBUTES
-from rodin_pipelines.training.phrase_captions import CONSTRAINED_ATTRIBUTES
+from rodin_pipelines.training.phrase_captions import CONSTRAINED_ATTRIBUTES, FACE_ONLY_ATTRIBUTES
 
 PRESENCE_ATTRIBUTES = ("has_glasses", "has_hat")
 """Derived yes/no codes among :data:`CONSTRAINED_ATTRIBUTES`."""
-FACE_ONLY_ATTRIBUTES = (*FACE_ATTRIBUTES, "has_glasses", "expression")
-"""Attributes only a view of the face shows: not labelled on other views."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +43,11 @@ class AttributePretraining:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attributes", tuple(self.attributes))
-        unknown = [a for a in self.attributes if a not in class_counts_by_attribute()]
+        known = class_counts_by_attribute()
+        unknown = [a for a in self.attributes if a not in known]
         if unknown:
             raise ValueError(f"attribute_pretraining.attributes: {unknown} are not categorical "
-                             f"attributes; choose among {sorted(class_counts_by_attribute())}")
+                             f"attributes; choose among {sorted(known)}")
 
 
 def class_counts_by_attribute() -> dict[str, int]:

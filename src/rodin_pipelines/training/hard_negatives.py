@@ -15,26 +15,24 @@ from typing import Any
 
 from rodin_pipelines.avatars.attributes import AvatarAttributes
 from rodin_pipelines.avatars.captions import caption_from_attributes
+from rodin_pipelines.training.phrase_captions import FACE_ONLY_ATTRIBUTES
 
 SWAPPABLE = ("glasses", "hat", "hair_colour", "clothing_colour", "facial_hair", "glasses_colour",
              "hat_colour")
 """Attributes a counterfactual may change (each visible from the front when present)."""
 
 
-FACE_ATTRIBUTES = ("glasses", "glasses_colour")
-"""Swappable attributes that only a view of the face shows."""
-
-
 def counterfactual_caption(attributes: dict[str, Any], rng: random.Random,
                            face_visible: bool = True) -> str | None:
-    """The canonical caption of ``attributes`` with one visible attribute changed (not
-    :data:`FACE_ATTRIBUTES` when the view does not show the face), or ``None`` when there are
-    no attributes (imported avatars) or no change alters the caption."""
+    """The canonical caption of ``attributes`` with one visible attribute changed (not one of
+    :data:`~rodin_pipelines.training.phrase_captions.FACE_ONLY_ATTRIBUTES` when the view does
+    not show the face), or ``None`` when there are no attributes (imported avatars) or no change
+    alters the caption."""
     if not attributes:
         return None
     original = AvatarAttributes.from_dict(attributes)
     true_caption = caption_from_attributes(original)
-    names = [n for n in SWAPPABLE if face_visible or n not in FACE_ATTRIBUTES]
+    names = [n for n in SWAPPABLE if face_visible or n not in FACE_ONLY_ATTRIBUTES]
     rng.shuffle(names)
     for name in names:
         current = getattr(original, name)

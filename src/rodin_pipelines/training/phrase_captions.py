@@ -53,6 +53,9 @@ CONSTRAINED_ATTRIBUTES = (
     "eye_colour", "has_glasses", "has_hat",
 )  # fmt: skip
 """The attributes a caption can assert, in code order."""
+FACE_ONLY_ATTRIBUTES = ("glasses", "glasses_colour", "has_glasses", "expression")
+"""Attributes only a view of the face shows: captions of other views do not mention them,
+counterfactuals do not change them, and attribute pre-training does not label them."""
 ANY = -1
 """Code of an attribute a caption does not mention."""
 UNKNOWN = -2
