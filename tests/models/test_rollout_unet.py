@@ -178,3 +178,28 @@ def test_unconditional_unet_and_bad_configs_are_refused_clearly() -> None:
         small_unet(6, channel_mult=(1, 2, 2))
     with pytest.raises(ValueError, match=r"\(B, 8, R, 3R\)"):
         small_unet()(torch.randn(1, C, 8, 8), t)
+
+
+def test_the_latent_is_standardised_with_the_stored_statistics() -> None:
+    # The head sees (e - mean) / std: shifting and scaling e and the statistics alike changes
+    # nothing, and the statistics are buffers, so they travel in the state dict.
+    model = randomise_zero_parameters(small_unet()).eval()
+    x, t, latent = inputs(3, 8)
+    mean, std = torch.randn(LATENT), torch.rand(LATENT) + 0.05
+    model.set_latent_statistics(mean, std)
+    moved = small_unet().eval()
+    moved.load_state_dict(model.state_dict())
+    moved.set_latent_statistics(3 * mean + 1, 3 * std)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, t, latent), moved(x, t, 3 * latent + 1),
+                                   rtol=1e-5, atol=1e-5)
+    copy = small_unet()
+    copy.load_state_dict(model.state_dict())
+    torch.testing.assert_close(copy.latent_std, std)
+    head_input = []
+    model.latent_head[0].register_forward_hook(lambda m, i, o: head_input.append(i[0]))
+    with torch.no_grad():
+        model(x, t, mean[None].expand(3, -1) + std)
+    torch.testing.assert_close(head_input[0], torch.ones(3, LATENT))
+    with pytest.raises(ValueError, match="latent statistics must be"):
+        model.set_latent_statistics(torch.zeros(LATENT + 1), torch.ones(LATENT + 1))

@@ -91,6 +91,12 @@ class RollOutUNet(nn.Module):
                 nn.Linear(emb_channels, emb_channels))
             # Zero: "no condition" starts as adding nothing; it is trained on the dropped rows.
             self.null_latent = nn.Parameter(torch.zeros(emb_channels))
+            # e is standardised per dimension before the head (as the prior does): unit CLIP
+            # vectors spread ~1/sqrt(D) per dimension around a large shared mean, so the raw
+            # avatar-specific part reached the time embedding ~10x weaker than the timestep.
+            # Buffers, so the training set's statistics travel with the weights.
+            self.register_buffer("latent_mean", torch.zeros(latent_dim))
+            self.register_buffer("latent_std", torch.ones(latent_dim))
         else:
             self.latent_head, self.null_latent = None, None
 
@@ -157,10 +163,23 @@ class RollOutUNet(nn.Module):
         if latent.shape != (batch, self.latent_dim):
             raise ValueError(f"latent must be ({batch}, {self.latent_dim}), got "
                              f"{tuple(latent.shape)}")
-        conditioned = self.latent_head(latent)
+        mean, std = self.latent_mean.to(latent.dtype), self.latent_std.to(latent.dtype)
+        conditioned = self.latent_head((latent - mean) / std)
         if latent_keep is None:
             return conditioned
         return torch.where(latent_keep.reshape(batch, 1), conditioned, null.to(conditioned.dtype))
+
+    @torch.no_grad()
+    def set_latent_statistics(self, mean: Tensor, std: Tensor) -> None:
+        """Standardise e with the training set's per-dimension ``mean`` and ``std`` ``(D,)``
+        (:func:`~rodin_pipelines.diffusion.embedding_prior_sampling.embedding_statistics`)."""
+        if self.latent_head is None:
+            raise RuntimeError("an unconditional U-Net has no latent to standardise")
+        if mean.shape != (self.latent_dim,) or std.shape != (self.latent_dim,):
+            raise ValueError(f"latent statistics must be ({self.latent_dim},), got "
+                             f"{tuple(mean.shape)} and {tuple(std.shape)}")
+        self.latent_mean.copy_(mean)
+        self.latent_std.copy_(std)
 
     def forward(self, x: Tensor, t: Tensor, latent: Tensor | None = None,
                 latent_keep: Tensor | None = None) -> Tensor:

@@ -48,6 +48,8 @@ class DiffusionSystem(pl.LightningModule):
             hyperparameters; the caller rebuilds it).
         data_fingerprint: hash of the training data, so ``resume: last`` never continues a
             model trained on other data (:mod:`.data_fingerprint`).
+        latent_statistics: ``{"mean", "std"}`` ``(D,)`` of the training latents, which the
+            network standardises e with (stored in its weights, so not a hyperparameter).
     """
 
     def __init__(self, network: dict[str, Any], schedule: dict[str, Any],
@@ -56,10 +58,13 @@ class DiffusionSystem(pl.LightningModule):
                  betas: tuple[float, float] = (0.9, 0.999), ema_decay: float = 0.999,
                  max_nonfinite_steps: int = 5, channels_last: bool = False,
                  auxiliary_loss: nn.Module | None = None, auxiliary_weight: float = 0.0,
-                 data_fingerprint: str = "") -> None:
+                 data_fingerprint: str = "",
+                 latent_statistics: dict[str, Tensor] | None = None) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["auxiliary_loss"])
+        self.save_hyperparameters(ignore=["auxiliary_loss", "latent_statistics"])
         self.network = build_from_config(network)
+        if latent_statistics is not None:
+            self.network.set_latent_statistics(latent_statistics["mean"], latent_statistics["std"])
         self.ema_network = copy.deepcopy(self.network).requires_grad_(False)
         self.schedule = NoiseSchedule(ScheduleSettings(**schedule))
         self.denoiser = Denoiser(self.network, self.schedule, parameterisation)

@@ -25,6 +25,7 @@ from rodin_pipelines.diffusion.conditioning_augmentation import (
     downsample_rolled_out,
 )
 from rodin_pipelines.diffusion.denoiser import Denoiser
+from rodin_pipelines.diffusion.embedding_prior_sampling import embedding_statistics
 from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings
 from rodin_pipelines.evaluation.diffusion_gallery import (
     gallery_rows,
@@ -99,7 +100,8 @@ def collect_triplane_examples(triplanes: Triplanes, avatar_embeddings: dict[str,
 def build_system(model: dict[str, Any], diffusion: dict[str, Any], sizes: dict[str, int],
                  decoder: torch.nn.Module | None = None,
                  statistics: dict[str, Tensor] | None = None,
-                 fingerprint: str = "") -> DiffusionSystem:
+                 fingerprint: str = "",
+                 latent_statistics: dict[str, Tensor] | None = None) -> DiffusionSystem:
     rendering = model["rendering_loss"]
     auxiliary = None
     if rendering["patch_size"] > 0 and rendering["weight"] > 0:
@@ -107,7 +109,8 @@ def build_system(model: dict[str, Any], diffusion: dict[str, Any], sizes: dict[s
                                           VolumeRenderSettings(**rendering["render"]))
     return DiffusionSystem(network_config(model, diffusion, **sizes),
                            **model["diffusion"], auxiliary_loss=auxiliary,
-                           auxiliary_weight=rendering["weight"], data_fingerprint=fingerprint)
+                           auxiliary_weight=rendering["weight"], data_fingerprint=fingerprint,
+                           latent_statistics=latent_statistics)
 
 
 def frontal_cameras(render: dict[str, Any], image_size: int) -> Cameras:
@@ -160,8 +163,9 @@ def train_diffusion_model(examples: list[TriplaneExample], plane_statistics: dic
     fingerprint = data_fingerprint([*(e.avatar_id for e in examples),
                                     *(e.planes for e in examples), *(e.latent for e in examples),
                                     plane_statistics["mean"], plane_statistics["std"]])
+    latents = torch.stack([e.latent.float() for e in examples])
     system = build_system(model, diffusion, sizes, shared_decoder.decoder, plane_statistics,
-                          fingerprint)
+                          fingerprint, embedding_statistics(latents))
     settings = TrainerSettings(**model["trainer"], seed=diffusion["seed"])
     loader = step_loader(dataset, model["batch_size"], settings.max_steps)
     name = "upsampler" if is_upsampler(model) else "base"
