@@ -69,3 +69,24 @@ class NoiseSchedule:
             raise ValueError(f"sampling steps must be in 1..{self.steps}, got {count}")
         spaced = torch.linspace(self.steps - 1, 0, count, dtype=torch.float64).round().long()
         return [int(t) for t in spaced]
+
+    def log_snr(self) -> Tensor:
+        """``lambda_t = log(alpha_t / sigma_t)`` ``(T,)`` float64, falling with ``t``."""
+        return 0.5 * torch.log(self.alphas_cumprod / (1.0 - self.alphas_cumprod))
+
+    def log_snr_timesteps(self, count: int) -> list[int]:
+        """``count`` distinct timesteps from ``T-1`` down to 0, evenly spaced in ``lambda``
+        (DPM-Solver's "logSNR" spacing, Lu et al. 2022): equal solver steps ``h``, where even
+        spacing in ``t`` makes the last step onto ``t = 0`` several times longer than the
+        others. Rounded to the nearest timestep, then nudged apart where rounding collides."""
+        if not 1 <= count <= self.steps:
+            raise ValueError(f"sampling steps must be in 1..{self.steps}, got {count}")
+        table = self.log_snr()
+        targets = torch.linspace(float(table[-1]), float(table[0]), count, dtype=torch.float64)
+        times = [int((table - target).abs().argmin()) for target in targets]
+        for i in range(count - 2, -1, -1):  # from the end: each above its successor
+            times[i] = max(times[i], times[i + 1] + 1)
+        times[0] = min(times[0], self.steps - 1)
+        for i in range(1, count):  # from the start: each below its predecessor, within T
+            times[i] = min(times[i], times[i - 1] - 1)
+        return times
