@@ -170,6 +170,10 @@ def _smile(a: AvatarAttributes, rng: random.Random) -> _Facet | None:
 FACETS: tuple[Callable[[AvatarAttributes, random.Random], _Facet | None], ...] = (
     _hair, _glasses, _hat, _clothing, _facial_hair, _smile,
 )
+FACETS_BY_ATTRIBUTE = {"hair_colour": _hair, "glasses": _glasses, "hat": _hat,
+                       "clothing_colour": _clothing}
+"""The facet that names each attribute a generated avatar is scored on (a hair facet may name
+the style alone when the avatar is bald)."""
 FACE_FACETS = (_glasses, _smile)
 """Facets only a view of the face shows: a caption of a view from behind must not name them,
 or the CLIP learns that glasses (or their absence) look like the back of a head."""
