@@ -47,10 +47,18 @@ def split_ids(raw: Path, name: str, split: str) -> tuple[dict, list[str]]:
     return readers, [i for i in index.loc[index["split"] == split, "avatar_id"] if i in readers]
 
 
-def views_of(raw: Path, name: str, split: str, frames: tuple[str, ...] | None, degrees: float
-             ) -> tuple[torch.Tensor, torch.Tensor]:
+def views_of(raw: Path, name: str, split: str, frames: tuple[str, ...] | None, degrees: float,
+             cache: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labelled views of one set's split; ``cache``: keep them there between runs."""
+    path = None if cache is None else cache / f"{name}-{split}-{frames}-{degrees}.pt"
+    if path is not None and path.is_file():
+        return torch.load(path, weights_only=True)
     readers, ids = split_ids(raw, name, split)
-    return labelled_views(readers, ids, frames, degrees)
+    views = labelled_views(readers, ids, frames, degrees)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(views, path)
+    return views
 
 
 def confusions(predicted: dict[str, torch.Tensor], labels: torch.Tensor, top: int = 4) -> dict:
@@ -74,6 +82,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="keep the decoded views in this folder between runs")
     args = parser.parse_args()
     torch.set_num_threads(2)
     block = yaml.safe_load(CONF.read_text())["evaluate"]["attribute_network"]
@@ -85,7 +95,7 @@ def main() -> None:
 
     started = time.perf_counter()
     train_sets = ["main", "clip"] if args.clip_set else ["main"]
-    parts = [views_of(args.raw, name, "train", None, degrees) for name in train_sets]
+    parts = [views_of(args.raw, name, "train", None, degrees, args.cache) for name in train_sets]
     images, labels = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
     loading = time.perf_counter() - started
     started = time.perf_counter()
@@ -107,7 +117,7 @@ def main() -> None:
         if not (args.raw / SETS[name][1]).is_file():
             print(f"skipping {key}: no {SETS[name][1]} yet")
             continue
-        test_images, test_labels = views_of(args.raw, name, split, frames, degrees)
+        test_images, test_labels = views_of(args.raw, name, split, frames, degrees, args.cache)
         for suffix, shown in (("", test_images), ("_blurred", gaussian_blurred(
                 test_images, torch.full((len(test_images),), BLUR_SIGMA)))):
             predicted = predict_attributes(network, shown)

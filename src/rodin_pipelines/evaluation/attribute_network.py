@@ -179,7 +179,7 @@ def train_attribute_network(images: Tensor, labels: Tensor, settings: AttributeN
         optimiser.step()
         schedule.step()
         log.append({"step": float(step), "loss": float(loss.detach()),
-                    **{f"loss_{name}": float(value) for name, value in losses.items()}})
+                    **{f"loss_{name}": float(value.detach()) for name, value in losses.items()}})
         bar.set_postfix(loss=f"{float(loss):.3f}", refresh=False)
     return network.eval(), log
 
