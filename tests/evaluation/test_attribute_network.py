@@ -1,0 +1,182 @@
+"""The independent attribute network: labels, masking, augmentation, training, files, config."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from rodin_pipelines.avatars.attributes import Glasses, Hat, sample_attributes
+from rodin_pipelines.avatars.folder import FRONTAL_SPLIT, TRAIN_SPLIT, AvatarViews
+from rodin_pipelines.configuration import load_parameters
+from rodin_pipelines.evaluation.attribute_augmentation import (
+    AttributeAugmentation,
+    augmented,
+    gaussian_blurred,
+    jittered_colours,
+    shifted,
+)
+from rodin_pipelines.evaluation.attribute_network import (
+    AttributeNetwork,
+    AttributeNetworkConfig,
+    AttributeNetworkSettings,
+    attribute_accuracy,
+    image_features,
+    load_attribute_network,
+    predict_attributes,
+    save_attribute_network,
+    train_attribute_network,
+)
+from rodin_pipelines.evaluation.attribute_views import (
+    ATTRIBUTES,
+    BACKGROUND,
+    MASKED,
+    attribute_classes,
+    labelled_views,
+    view_labels,
+)
+from rodin_pipelines.rendering.cameras import orbit_camera_to_world
+from rodin_pipelines.rendering.transforms_json import Frame, Transforms
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+SMALL = AttributeNetworkSettings(channels=(8, 16), feature_dim=16, steps=5, batch_size=8,
+                                 augmentation=None, progress=False)
+
+
+def test_classes_come_from_the_attribute_enums():
+    classes = attribute_classes()
+    assert tuple(classes) == ATTRIBUTES
+    assert classes["hat"] == ("none", "cap", "beanie", "top_hat")
+    assert classes["glasses"] == ("none", "round", "square")
+    assert [len(classes[a]) for a in ATTRIBUTES] == [8, 8, 11, 4, 3, 3]
+
+
+def test_labels_are_enum_positions_and_face_attributes_masked_off_face():
+    attributes = next(a for a in (sample_attributes(s) for s in range(200))
+                      if a.glasses is Glasses.SQUARE and a.hat is Hat.BEANIE)
+    labels = view_labels(attributes.to_dict(), torch.tensor([True, False]))
+    classes = attribute_classes()
+    front = {name: classes[name][code] for name, code in zip(ATTRIBUTES, labels[0].tolist())}
+    assert front == {name: getattr(attributes, name).value for name in ATTRIBUTES}
+    back = dict(zip(ATTRIBUTES, labels[1].tolist()))
+    assert back["glasses"] == back["facial_hair"] == MASKED
+    assert back["hat"] == 2 and back["hair_colour"] == labels[0, 0]
+    assert (view_labels({}, torch.tensor([True])) == MASKED).all()  # imported: nothing known
+
+
+def test_labelled_views_composite_on_the_background_and_filter_frames():
+    azimuths = torch.tensor([0.0, 0.0, math.pi])  # frontal, a front view, a back view
+    frames = tuple(Frame(f"images/{i:03d}", matrix, split) for i, (matrix, split) in enumerate(
+        zip(orbit_camera_to_world(azimuths, torch.zeros(3), 2.8),
+            [FRONTAL_SPLIT, TRAIN_SPLIT, TRAIN_SPLIT])))
+    images = torch.zeros(3, 8, 8, 4)
+    images[:, :4, :, :] = torch.tensor([1.0, 0.0, 0.0, 1.0])  # opaque red top, transparent below
+    avatar = AvatarViews("a", images, Transforms(0.7, frames, 8, 8),
+                         sample_attributes(3).to_dict())
+    rgb, labels = labelled_views({"a": lambda: avatar}, ["a"])
+    assert rgb.shape == (3, 3, 8, 8) and labels.shape == (3, len(ATTRIBUTES))
+    assert torch.equal(rgb[0, :, 0, 0], torch.tensor([1.0, 0.0, 0.0]))
+    assert torch.equal(rgb[0, :, 7, 0], torch.tensor(BACKGROUND))
+    glasses = ATTRIBUTES.index("glasses")
+    assert labels[:2, glasses].ge(0).all() and labels[2, glasses] == MASKED
+    frontal, _ = labelled_views({"a": lambda: avatar}, ["a"], frame_splits=(FRONTAL_SPLIT,))
+    assert len(frontal) == 1
+
+
+def test_accuracy_ignores_masked_labels_exactly():
+    predictions = {"hat": torch.tensor([0, 1, 2, 3]), "glasses": torch.tensor([0, 0, 1, 2])}
+    labels = torch.tensor([[0, 0], [2, MASKED], [MASKED, 1], [3, 0]])
+    # hat: rows 0, 1, 3 count, 0 and 3 right → 2/3; glasses: rows 0, 2, 3, 0 and 2 right → 2/3
+    assert attribute_accuracy(predictions, labels) == pytest.approx({"hat": 2 / 3,
+                                                                     "glasses": 2 / 3})
+    everything_masked = torch.full((4, 2), MASKED)
+    assert attribute_accuracy(predictions, everything_masked) == {}
+
+
+def test_logits_and_features_have_the_documented_shapes():
+    network = AttributeNetwork(AttributeNetworkConfig(attribute_classes(), 32, (8, 16, 32), 24))
+    images = torch.rand(5, 3, 32, 32)
+    logits = network.eval()(images)
+    assert {name: tuple(scores.shape) for name, scores in logits.items()} == {
+        name: (5, len(values)) for name, values in attribute_classes().items()}
+    features = image_features(network, images, batch_size=2)
+    assert features.shape == (5, 24) and features.min() >= 0  # after a ReLU
+    assert torch.allclose(features, network.features(images), atol=1e-6)
+
+
+def separable_task(count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """16² images: the top half's colour is class ``a`` (red, green, blue), the bottom half's
+    brightness class ``b``; plus noise."""
+    a = torch.randint(3, (count,), generator=generator)
+    b = torch.randint(2, (count,), generator=generator)
+    images = 0.1 * torch.rand(count, 3, 16, 16, generator=generator)
+    images[torch.arange(count), a, :8, :] += 0.8
+    images[:, :, 8:, :] += 0.7 * b[:, None, None, None]
+    return images.clamp(0, 1), torch.stack([a, b], dim=1)
+
+
+def test_it_learns_a_separable_task_in_a_few_seconds():
+    classes = {"a": ("red", "green", "blue"), "b": ("dark", "bright")}
+    images, labels = separable_task(256, torch.Generator().manual_seed(1))
+    settings = AttributeNetworkSettings(channels=(8, 16), feature_dim=16, steps=60,
+                                        batch_size=32, learning_rate=5e-3, progress=False,
+                                        augmentation=AttributeAugmentation(shift_pixels=1.0))
+    network, log = train_attribute_network(images, labels, settings, seed=0, classes=classes)
+    assert len(log) == 60 and log[-1]["loss"] < log[0]["loss"]
+    fresh_images, fresh_labels = separable_task(200, torch.Generator().manual_seed(2))
+    accuracy = attribute_accuracy(predict_attributes(network, fresh_images), fresh_labels)
+    assert accuracy["a"] > 0.95 and accuracy["b"] > 0.95
+
+
+def test_training_is_a_pure_function_of_the_seed():
+    images, labels = torch.rand(16, 3, 16, 16), torch.zeros(16, len(ATTRIBUTES), dtype=torch.long)
+    labels[::2, ATTRIBUTES.index("glasses")] = MASKED
+    before = torch.random.get_rng_state()
+    first, _ = train_attribute_network(images, labels, SMALL, seed=3)
+    assert torch.equal(torch.random.get_rng_state(), before)  # global random state untouched
+    second, _ = train_attribute_network(images, labels, SMALL, seed=3)
+    other, _ = train_attribute_network(images, labels, SMALL, seed=4)
+    assert torch.equal(first(images)["hat"], second(images)["hat"])
+    assert not torch.equal(first(images)["hat"], other(images)["hat"])
+
+
+def test_save_then_load_gives_identical_logits(tmp_path: Path):
+    images, labels = torch.rand(16, 3, 16, 16), torch.zeros(16, len(ATTRIBUTES), dtype=torch.long)
+    network, _ = train_attribute_network(images, labels, SMALL, seed=0)  # batch norm has stats
+    save_attribute_network(network, tmp_path)
+    loaded = load_attribute_network(tmp_path)
+    assert loaded.config == network.config
+    for name, scores in network(images).items():
+        assert torch.equal(loaded(images)[name], scores)
+
+
+def test_augmentation_pieces_against_hand_computed_images():
+    images = torch.rand(2, 3, 8, 8)
+    moved = shifted(images, torch.tensor([[2.0, 0.0], [0.0, -1.0]]))
+    assert torch.allclose(moved[0, :, :, 2:], images[0, :, :, :-2], atol=1e-5)  # right by 2
+    assert torch.allclose(moved[0, :, :, :2], images[0, :, :, :1].expand(-1, -1, 2), atol=1e-5)
+    assert torch.allclose(moved[1, :, :-1, :], images[1, :, 1:, :], atol=1e-5)  # up by 1
+    blurred = gaussian_blurred(images, torch.tensor([0.0, 1.0]))
+    assert torch.allclose(blurred[0], images[0], atol=1e-6)  # sigma 0: unchanged
+    centre = torch.zeros(1, 3, 9, 9)
+    centre[..., 4, 4] = 1.0
+    spot = gaussian_blurred(centre, torch.tensor([1.0]))[0, 0]
+    g = torch.exp(-torch.arange(-3.0, 4.0) ** 2 / 2)
+    assert spot[4, 4] == pytest.approx(float((1 / g.sum()) ** 2), rel=1e-5)
+    none = AttributeAugmentation(brightness=0.0, contrast=0.0, saturation=0.0)
+    assert torch.allclose(jittered_colours(images, none, torch.Generator()), images, atol=1e-6)
+    grey = torch.full((4, 3, 8, 8), 0.5)  # no hue to change: saturation and contrast keep it
+    jittered = augmented(grey, AttributeAugmentation(brightness=0.0), torch.Generator())
+    assert torch.allclose(jittered, grey, atol=1e-5)
+
+
+@pytest.mark.parametrize("env", ["base", "test", "paper"])
+def test_every_environment_configures_the_network(env):
+    block = load_parameters(CONF, env)["evaluate"]["attribute_network"]
+    settings = AttributeNetworkSettings.from_config(block["training"])
+    assert isinstance(block["seed"], int) and 0 < block["face_visible_degrees"] <= 180
+    assert settings.augmentation is not None and settings.steps > 0
+    AttributeNetwork(AttributeNetworkConfig(attribute_classes(), 64, settings.channels,
+                                            settings.feature_dim))
