@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset
@@ -19,6 +20,9 @@ from rodin_pipelines.generation.portrait_refinement import refine_towards_portra
 from rodin_pipelines.generation.text_guided_refinement import refine_towards_text
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
+from rodin_pipelines.datasets.attribute_network_files import AttributeNetworkDataset
+from rodin_pipelines.datasets.metrics_files import MetricsJsonDataset
+from rodin_pipelines.datasets.report_folders import ReportFolderDataset
 from rodin_pipelines.pipelines.evaluate.nodes import guidance_name
 from rodin_pipelines.pipelines.generate.nodes import portrait_image
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
@@ -80,6 +84,9 @@ def catalog_in(folder: Path, params: dict) -> DataCatalog:
                                                     artifact_path=None),
         "generated_avatars": GeneratedAvatarsDataset(str(folder / "generated"),
                                                      artifact_path=None),
+        "generation_metrics": MetricsJsonDataset(str(folder / "generation.json")),
+        "generation_report": ReportFolderDataset(str(folder / "generation")),
+        "attribute_judge": AttributeNetworkDataset(str(folder / "attribute_network")),
     }
     for name in ("render", "fit", "encoder", "diffusion", "evaluate", "generate", "ablations"):
         datasets[f"params:{name}"] = MemoryDataset(params[name])
@@ -120,6 +127,38 @@ def test_both_models_are_stored_and_the_gallery_has_four_rows(diffused):
         steps = params["diffusion"][model]["trainer"]["max_steps"]
         pictures = sorted(p.name for p in (folder / "progress" / model).glob("*.png"))
         assert pictures == [f"step-{s:07d}.png" for s in range(every, steps + 1, every)]
+
+
+def test_the_generation_benchmark_scores_every_condition_and_writes_its_files(diffused):
+    folder, params, catalog, _, _ = diffused
+    metrics = catalog.load("generation_metrics")
+    heldout = int(metrics["heldout_avatars"])
+    assert heldout == 2  # the test profile's held-out avatars
+    for section in ("conditional", "portrait"):
+        for name in ("clothing_colour", "hair_colour", "hat", "glasses"):
+            assert 0.0 <= metrics[f"{section}_{name}"] <= 1.0, (section, name)
+    assert metrics["text_prompts"] == params["evaluate"]["generation"]["text_prompts"]
+    assert 0 <= metrics["edit_red_hair"] <= metrics["edit_avatars"] >= 1
+    assert 0.0 <= metrics["floaters_opacity_outside_training_silhouettes"] <= 1.0
+    for scorer in ("attribute", "clip"):
+        assert metrics[f"fid_{scorer}_fitted_heldout"] < metrics[f"fid_{scorer}_gaussian"]
+    files = catalog.load("generation_report")
+    size = params["render"]["views"]["image_size"]
+    conditional = sorted(n for n in files if n.startswith("conditional/"))
+    assert len(conditional) == 2 * heldout
+    for name in conditional:
+        picture = np.asarray(Image.open(files[name]))
+        assert picture.shape == (size, size, 4), name
+    prompts = json.loads(files["text/prompts.json"].read_text())
+    assert sorted(prompts) == [f"{i:02d}.png" for i in range(len(prompts))]
+    assert all(p["names"] and p["prompt"] for p in prompts.values())
+    real = np.load(files["features/real.clip.npy"])
+    ours = np.load(files["features/ours.clip.npy"])
+    assert real.shape[1] == ours.shape[1] and len(ours) > len(real) / 2
+    # the FID in the metrics is recomputable from the saved features alone
+    from rodin_pipelines.evaluation.frechet import frechet_distance
+    recomputed = frechet_distance(torch.from_numpy(real), torch.from_numpy(ours))
+    assert abs(recomputed - metrics["fid_clip_ours"]) < 1e-6 * max(1.0, recomputed)
 
 
 def test_a_rerun_resumes_the_finished_training_and_returns_the_same_weights(diffused):

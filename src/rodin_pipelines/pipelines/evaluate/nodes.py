@@ -112,9 +112,11 @@ def evaluate_generation(embedding_prior: dict[str, Tensor], base_model_weights: 
                         diffusion: dict[str, Any], render: dict[str, Any],
                         evaluate: dict[str, Any]
                         ) -> tuple[dict[str, float], np.ndarray, np.ndarray,
-                                   dict[str, GeneratedAvatar], np.ndarray]:
+                                   dict[str, GeneratedAvatar], np.ndarray, dict[str, Any]]:
     """Unconditional samples (prior → cascade) vs held-out renders; baselines and the guidance
-    ablation beside them; a few samples as renders, turntables and meshes."""
+    ablation beside them; a few samples as renders, turntables and meshes; the renders
+    (``real``, ``ours``, ``gaussian``, ``fitted_heldout``) and showcase meshes for the generation
+    benchmark."""
     settings = SamplingSettings(**{**diffusion["sampling"], **evaluate["sampling"]})
     chosen = evaluation_set(embedding_prior, triplanes, avatars, avatar_index, encoder, settings,
                             evaluate)
@@ -169,7 +171,10 @@ def evaluate_generation(embedding_prior: dict[str, Tensor], base_model_weights: 
                                        f"{len(chosen.real)} held-out images; seed "
                                        f"{evaluate['seed']}, NFE {settings.base_steps}+"
                                        f"{settings.upsampler_steps}")
-    return metrics, gallery, grid, showcase, chart
+    distribution = {"renders": {"real": chosen.real, **{
+        name: renders[name] for name in ("ours", "gaussian", "fitted_heldout")}},
+        "meshes": [s.mesh for s in showcase.values() if s.mesh is not None]}
+    return metrics, gallery, grid, showcase, chart, distribution
 
 
 def showcase_samples(planes: Tensor, decoder: Any, render: dict[str, Any],

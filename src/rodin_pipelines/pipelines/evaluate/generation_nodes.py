@@ -1,0 +1,111 @@
+"""Nodes of the generation benchmark (part of ``evaluate``): train the independent judge on the
+training avatars' renders, then score samples for every condition against it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import Tensor
+
+from rodin_pipelines.avatars.attributes import AvatarAttributes
+from rodin_pipelines.datasets.avatar_folders import AvatarFolderReader
+from rodin_pipelines.diffusion.cascade import SamplingSettings
+from rodin_pipelines.evaluation.attribute_network import (AttributeNetwork,
+                                                          AttributeNetworkSettings,
+                                                          attribute_accuracy,
+                                                          predict_attributes,
+                                                          train_attribute_network)
+from rodin_pipelines.evaluation.attribute_views import labelled_views
+from rodin_pipelines.evaluation.generation_benchmark import (EditSettings, GenerationModels,
+                                                             PriorSampling)
+from rodin_pipelines.evaluation.generation_report import (BenchmarkSettings, GenerationReport,
+                                                          HeldoutAvatar, generation_report)
+from rodin_pipelines.generation.plane_refinement import RefinementSettings
+from rodin_pipelines.pipelines.diffusion.nodes import load_denoiser
+from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
+from rodin_pipelines.pipelines.encoder.prior_nodes import load_prior
+from rodin_pipelines.pipelines.generate.nodes import portrait_image
+from rodin_pipelines.rendering.camera_rig import CameraRig
+from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
+from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
+
+
+def _split(avatar_index: pd.DataFrame, split: str) -> list[str]:
+    return list(avatar_index.loc[avatar_index["split"] == split, "avatar_id"])
+
+
+def train_judge(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFrame,
+                evaluate: dict[str, Any]) -> tuple[AttributeNetwork, dict[str, float]]:
+    """The attribute network trained on every view of the training avatars; its accuracy on
+    the held-out avatars' frontal views (its scores mean something only where that is high)."""
+    judge = evaluate["attribute_network"]
+    images, labels = labelled_views(avatars, _split(avatar_index, "train"),
+                                    face_visible_degrees=judge["face_visible_degrees"])
+    network, log = train_attribute_network(
+        images, labels, AttributeNetworkSettings.from_config(judge["training"]), judge["seed"])
+    heldout_images, heldout_labels = labelled_views(
+        avatars, _split(avatar_index, "heldout"), frame_splits=("frontal",),
+        face_visible_degrees=judge["face_visible_degrees"])
+    accuracy = attribute_accuracy(predict_attributes(network, heldout_images), heldout_labels)
+    metrics = {f"judge_heldout_accuracy_{name}": value for name, value in accuracy.items()}
+    metrics.update(judge_training_views=float(len(images)), judge_final_loss=log[-1]["loss"])
+    return network, metrics
+
+
+def benchmark_settings(diffusion: dict[str, Any], encoder: dict[str, Any],
+                       evaluate: dict[str, Any]) -> BenchmarkSettings:
+    block = evaluate["generation"]
+    edit = block["edit"]
+    return BenchmarkSettings(
+        seed=block["seed"], text_prompts=block["text_prompts"], prompt_seed=block["prompt_seed"],
+        silhouette_dilation_pixels=block["silhouette_dilation_pixels"],
+        sampling=SamplingSettings(**{**diffusion["sampling"], **block["sampling"]}),
+        prior_sampling=PriorSampling(**encoder["prior"]["sampling"]),
+        portrait_refine=RefinementSettings(**block["portrait_refine"]),
+        edit=EditSettings(**{k: v for k, v in edit.items() if k != "refine"},
+                          refine=RefinementSettings(**edit["refine"])),
+        render=VolumeRenderSettings(**evaluate["render"]))
+
+
+def benchmark_generation(embedding_prior: dict[str, Tensor], base_model_weights: dict[str, Tensor],
+                         upsampler_model_weights: dict[str, Tensor],
+                         plane_statistics: dict[str, Tensor], shared_decoder: SharedDecoderFit,
+                         avatars: dict[str, AvatarFolderReader],
+                         avatar_embeddings: dict[str, Tensor], avatar_index: pd.DataFrame,
+                         clip_weights: dict[str, Tensor], judge: AttributeNetwork,
+                         judge_metrics: dict[str, float], evaluation_outputs: dict[str, Any],
+                         encoder: dict[str, Any],
+                         diffusion: dict[str, Any], render: dict[str, Any], fit: dict[str, Any],
+                         evaluate: dict[str, Any]) -> tuple[dict[str, float], GenerationReport]:
+    """``metrics/generation.json`` and the report folder behind it."""
+    heldout_ids = [i for i in _split(avatar_index, "heldout") if i in avatar_embeddings]
+    heldout = []
+    for avatar_id in heldout_ids:
+        views = avatars[avatar_id]()
+        heldout.append(HeldoutAvatar(avatar_id, AvatarAttributes.from_dict(views.attributes),
+                                     views.images[views.frontal_index()],
+                                     avatar_embeddings[avatar_id][0].float()))
+    first = avatars[heldout_ids[0]]()
+    camera = first.cameras()[torch.tensor([first.frontal_index()])]
+    size = int(camera.width)
+    prior, prior_statistics = load_prior(embedding_prior, encoder)
+    channels = plane_statistics["mean"].numel()
+    sizes = {"channels": channels, "latent_dim": heldout[0].latent.numel(),
+             "fitted_resolution": int(fit["resolution"])}
+    models = GenerationModels(
+        base=load_denoiser(base_model_weights, diffusion["base"], diffusion, sizes),
+        upsampler=load_denoiser(upsampler_model_weights, diffusion["upsampler"], diffusion, sizes),
+        prior=prior, prior_statistics=prior_statistics, clip=loaded_clip(clip_weights, encoder),
+        decoder=shared_decoder.decoder, plane_statistics=plane_statistics, judge=judge,
+        channels=channels, base_resolution=diffusion["base_resolution"],
+        resolution=sizes["fitted_resolution"])
+    train_frontals = torch.stack([(a := avatars[i]()).images[a.frontal_index()]
+                                  for i in _split(avatar_index, "train")])
+    report = generation_report(
+        models, heldout, portrait_image("astronaut", size), camera,
+        CameraRig(**render["camera_rig"]), train_frontals, evaluation_outputs["renders"],
+        evaluation_outputs["meshes"],
+        benchmark_settings(diffusion, encoder, evaluate))
+    return {**judge_metrics, **report.metrics}, report
