@@ -11,16 +11,16 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset
 
-from rodin_pipelines.configuration import load_parameters
+from rodin_pipelines.settings import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
-from rodin_pipelines.evaluation.diffusion_gallery import render_triplanes
+from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
 from rodin_pipelines.generation.portrait_refinement import refine_towards_portrait
 from rodin_pipelines.generation.text_guided_refinement import refine_towards_text
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
-from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
-from rodin_pipelines.pipelines.evaluate.nodes import guidance_name
-from rodin_pipelines.pipelines.generate.nodes import portrait_image
+from rodin_pipelines.models.clip_loader import load_trained_clip
+from rodin_pipelines.evaluation.evaluation_set import guidance_name
+from rodin_pipelines.generation.sources import portrait_image
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
@@ -233,7 +233,8 @@ def test_text_guided_refinement_raises_the_red_hair_clip_score(diffused):
     """On fitted tri-planes (the test profile's 6-step diffusion samples are nearly empty), the
     edit stage's refinement moves the frontal render towards "with red hair" in CLIP space."""
     folder, params, catalog, _, _ = diffused
-    clip = loaded_clip(catalog.load("clip_weights"), params["encoder"])
+    clip = load_trained_clip(catalog.load("clip_weights"),
+                             params["encoder"]["clip"]["architecture"])
     decoder = catalog.load("shared_decoder").decoder
     triplanes = catalog.load("triplanes")
     planes = torch.stack([triplanes[i]()[0] for i in sorted(triplanes)[:2]])

@@ -18,8 +18,13 @@ from torch import Tensor
 
 from rodin_pipelines.avatars.attributes import AvatarAttributes, sample_attributes
 from rodin_pipelines.avatars.captions import caption_from_attributes, paraphrases_from_attributes
-from rodin_pipelines.avatars.folder import FRONTAL_SPLIT, TEST_SPLIT, TRAIN_SPLIT, AvatarViews
-from rodin_pipelines.datasets.avatar_folders import AvatarJob
+from rodin_pipelines.avatars.folder import (
+    FRONTAL_SPLIT,
+    TEST_SPLIT,
+    TRAIN_SPLIT,
+    AvatarJob,
+    AvatarViews,
+)
 from rodin_pipelines.rendering.camera_rig import (
     CameraRig,
     held_out_view_mask,

@@ -22,7 +22,6 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from rodin_pipelines.atomic_files import remove_stale_temporaries
-from rodin_pipelines.avatars.scene import SceneSettings
 from rodin_pipelines.sharding import Shard
 from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder, decoder_fingerprint
 from rodin_pipelines.triplane.fitting import FitSettings, fit_planes
@@ -32,7 +31,7 @@ from rodin_pipelines.triplane.storage import (
     read_triplane_metadata,
     save_triplane,
 )
-from rodin_pipelines.triplane.shared_decoder import load_fit_target
+from rodin_pipelines.triplane.supervision import FitTargetLoader
 
 TRIPLANE_SUFFIX = ".safetensors"
 
@@ -57,7 +56,8 @@ class PlaneFitBatch:
         decoder_state: its weights (plain tensors, so workers rebuild it without pickled code).
         settings: fit settings of phase 2.
         steps: optimisation steps per avatar.
-        scene: how to rebuild procedural scenes for 3D supervision (``None``: photometric only).
+        load_target: reads an avatar folder's fit target (views, and a procedural scene for 3D
+            supervision where configured).
         processes: CPU worker processes when not launched by torchrun (1: in this process).
         avatars_per_step: avatars fitted together in one batch (independent losses, shared
             tensors; faster on a CPU than one by one).
@@ -71,7 +71,7 @@ class PlaneFitBatch:
     decoder_state: dict[str, torch.Tensor]
     settings: FitSettings
     steps: int
-    scene: SceneSettings | None = None
+    load_target: FitTargetLoader
     processes: int = 1
     avatars_per_step: int = 1
     threads_per_process: int = 1
@@ -118,7 +118,7 @@ def fit_and_write(jobs: list[PlaneFitJob], batch: PlaneFitBatch, decoder: Tripla
     fresh = [job for job in jobs if job.avatar_id not in batch.precomputed]
     fitted = dict(batch.precomputed)
     if fresh:
-        targets = [load_fit_target(job.avatar_folder, batch.scene) for job in fresh]
+        targets = [batch.load_target(job.avatar_folder) for job in fresh]
         planes = fit_planes(targets, decoder, batch.settings, batch.steps, fresh[0].seed,
                             start=batch.start)
         fitted.update({job.avatar_id: plane for job, plane in zip(fresh, planes)})
