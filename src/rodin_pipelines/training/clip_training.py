@@ -20,7 +20,7 @@ from rodin_pipelines.training.clip_data import (
     augmentation_from_config,
 )
 from rodin_pipelines.training.clip_module import DomainClipSystem
-from rodin_pipelines.training.data_fingerprint import data_fingerprint
+from rodin_pipelines.fingerprints import data_fingerprint
 from rodin_pipelines.training.step_loader import step_loader
 from rodin_pipelines.training.trainer_factory import TrainerSettings, build_trainer, fit_resumably
 

@@ -26,7 +26,7 @@ from rodin_pipelines.evaluation.diffusion_gallery import training_gallery
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
-from rodin_pipelines.training.data_fingerprint import data_fingerprint
+from rodin_pipelines.fingerprints import data_fingerprint
 from rodin_pipelines.training.diffusion_module import DiffusionSystem, ema_weights
 from rodin_pipelines.training.fit_targets import fit_target_from_views
 from rodin_pipelines.training.gallery_callback import SampleGallery

@@ -13,7 +13,7 @@ from rodin_pipelines.diffusion.embedding_prior_sampling import (
     standardise,
 )
 from rodin_pipelines.diffusion.networks import prior_network_config
-from rodin_pipelines.training.data_fingerprint import data_fingerprint
+from rodin_pipelines.fingerprints import data_fingerprint
 from rodin_pipelines.training.diffusion_module import DiffusionSystem, ema_weights
 from rodin_pipelines.training.prior_data import EmbeddingTextPairs
 from rodin_pipelines.training.step_loader import step_loader

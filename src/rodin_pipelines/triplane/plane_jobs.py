@@ -9,7 +9,6 @@ so a rerun skips avatars already fitted with the same decoder, settings and imag
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -22,7 +21,8 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from rodin_pipelines.atomic_files import remove_stale_temporaries
-from rodin_pipelines.sharding import Shard
+from rodin_pipelines.fingerprints import json_fingerprint
+from rodin_pipelines.sharding import Shard, in_torchrun_group
 from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder, decoder_fingerprint
 from rodin_pipelines.triplane.fitting import FitSettings, fit_planes
 from rodin_pipelines.triplane.storage import (
@@ -91,11 +91,9 @@ def plane_fit_fingerprint(decoder_hash: str, settings: FitSettings, steps: int,
                           avatars_per_step: int = 1) -> str:
     """Hash of everything that determines a fitted tri-plane (up to which avatars share its
     batch, which changes the random draws but not what is fitted)."""
-    payload = json.dumps({"decoder": decoder_hash, "settings": asdict(settings), "steps": steps,
-                          "avatar": avatar_fingerprint, "seed": seed, "3d": supervised_3d,
-                          "per_step": avatars_per_step},
-                         sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return json_fingerprint({"decoder": decoder_hash, "settings": asdict(settings),
+                             "steps": steps, "avatar": avatar_fingerprint, "seed": seed,
+                             "3d": supervised_3d, "per_step": avatars_per_step}, default=str)
 
 
 def is_fitted(path: Path, fingerprint: str) -> bool:
@@ -198,7 +196,7 @@ def _join_launcher_process_group() -> None:
     each rank fits its own share; gloo is enough, ranks only meet at a barrier."""
     if not dist.is_available() or dist.is_initialized():
         return
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and "MASTER_ADDR" in os.environ:
+    if in_torchrun_group():
         dist.init_process_group("gloo", init_method="env://")
 
 

@@ -6,14 +6,13 @@ fit stage reuses the decoder instead of retraining it, which would invalidate ev
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from torch import Tensor
 
+from rodin_pipelines.fingerprints import json_fingerprint
 from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder
 from rodin_pipelines.triplane.fitting import FitSettings, fit_decoder_jointly
 from rodin_pipelines.triplane.supervision import FitTargetLoader
@@ -53,12 +52,11 @@ def shared_decoder_job(
 ) -> SharedDecoderJob:
     """Phase 1 over ``avatar_folders`` (id → folder), deferred behind its fingerprint;
     ``load_target`` reads each folder's fit target."""
-    payload = json.dumps({
+    fingerprint = json_fingerprint({
         "avatars": avatar_fingerprints, "decoder": decoder_config.to_dict(),
         "settings": asdict(settings), "scene": load_target.settings(),
         "steps": steps, "per_step": avatars_per_step, "seed": seed,
-    }, sort_keys=True, default=str)
-    fingerprint = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    }, default=str)
 
     def build() -> SharedDecoderFit:
         started = time.perf_counter()
