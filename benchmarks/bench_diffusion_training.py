@@ -23,9 +23,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from rodin_pipelines.atomic_files import atomic_write_json
-from rodin_pipelines.configuration import load_parameters
+from rodin_pipelines.settings import load_parameters
 from rodin_pipelines.instantiation import build_from_config
-from rodin_pipelines.pipelines.diffusion.nodes import model_resolution, network_config
+from rodin_pipelines.diffusion.networks import model_resolution, network_config
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENT_DIM = {"base": 128, "paper": 512}

@@ -20,11 +20,11 @@ import torch
 from safetensors.torch import load_file
 
 from rodin_pipelines.atomic_files import atomic_write_json
-from rodin_pipelines.configuration import load_parameters
+from rodin_pipelines.settings import load_parameters
 from rodin_pipelines.diffusion.denoiser import Condition
 from rodin_pipelines.diffusion.samplers import SamplerName, sample
 from rodin_pipelines.evaluation.frechet import frechet_distance
-from rodin_pipelines.pipelines.diffusion.nodes import load_denoiser
+from rodin_pipelines.diffusion.networks import load_denoiser
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet
 from rodin_pipelines.triplane.storage import load_triplane
 

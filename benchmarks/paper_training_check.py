@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 
 from rodin_pipelines.atomic_files import atomic_write_json
-from rodin_pipelines.configuration import load_parameters
-from rodin_pipelines.pipelines.diffusion.nodes import train_diffusion_model
+from rodin_pipelines.settings import load_parameters
+from rodin_pipelines.training.diffusion_training import train_diffusion_model
 from rodin_pipelines.rendering.camera_rig import CameraRig, sample_rig_cameras
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.training.checkpoints import LAST

@@ -27,7 +27,7 @@ from rodin_pipelines.evaluation.view_quality import view_psnr
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.decoder import DecoderConfig
 from rodin_pipelines.triplane.fitting import FitSettings, fit_decoder_jointly
-from rodin_pipelines.triplane.supervision import fit_target_from_views
+from rodin_pipelines.training.fit_targets import fit_target_from_views
 
 
 def main() -> None:

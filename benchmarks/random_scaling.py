@@ -34,7 +34,7 @@ from rodin_pipelines.triplane.fitting import (
     mean_planes,
 )
 from rodin_pipelines.triplane.rescale import down_up_sample
-from rodin_pipelines.triplane.shared_decoder import load_fit_target
+from rodin_pipelines.training.fit_targets import load_fit_target
 
 
 def main() -> None:

@@ -29,3 +29,31 @@ def test_edit_options_map_to_the_edit_block() -> None:
 def test_an_unknown_mode_is_refused() -> None:
     with pytest.raises(SystemExit):
         parser().parse_args(["sketch"])
+
+
+def test_the_cli_offers_the_pipeline_s_modes_and_samplers() -> None:
+    from rodin_pipelines.diffusion.samplers import SamplerName
+    from rodin_pipelines.generation.sources import MODES, GenerateMode
+
+    assert MODES == tuple(mode.value for mode in GenerateMode)
+    for mode in MODES:
+        assert overrides(mode)["mode"] == mode
+    for sampler in SamplerName:
+        assert overrides("unconditional", "--sampler", sampler.value)["sampling"] == {
+            "sampler": sampler.value}
+
+
+def test_the_project_is_found_from_any_folder_inside_it(tmp_path) -> None:
+    from rodin_pipelines.generate_cli import project_root
+
+    (tmp_path / "pyproject.toml").write_text("[tool.kedro]\npackage_name = 'x'\n")
+    inner = tmp_path / "data" / "deep"
+    inner.mkdir(parents=True)
+    assert project_root(inner) == tmp_path.resolve()
+
+
+def test_outside_a_project_the_cli_says_where_to_run_it(tmp_path) -> None:
+    from rodin_pipelines.generate_cli import project_root
+
+    with pytest.raises(SystemExit, match="inside the rodin-pipelines project"):
+        project_root(tmp_path)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rodin_pipelines.configuration import load_parameters
+from rodin_pipelines.settings import load_parameters
 from rodin_pipelines.instantiation import build_from_config, target_blocks
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -22,11 +22,11 @@ CLIP_DIM = 128
 def with_data_sizes(path: str, block: dict, params: dict) -> dict:
     """Networks whose sizes come from the data get them the way their stage's node gives them."""
     if path == "encoder.prior.network":
-        from rodin_pipelines.pipelines.encoder.prior_nodes import network_config
+        from rodin_pipelines.diffusion.networks import prior_network_config
 
-        return network_config(params["encoder"]["prior"], CLIP_DIM, CLIP_DIM)
+        return prior_network_config(params["encoder"]["prior"], CLIP_DIM, CLIP_DIM)
     if path.startswith("diffusion.") and path.endswith(".network"):
-        from rodin_pipelines.pipelines.diffusion.nodes import network_config
+        from rodin_pipelines.diffusion.networks import network_config
 
         model = params["diffusion"][path.split(".")[1]]
         fit = params["fit"]

@@ -29,10 +29,10 @@ from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.instantiation import build_from_config
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.models.clip_loader import register_project_clip_configs
-from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
+from rodin_pipelines.models.clip_loader import load_trained_clip
 from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.rendering.cameras import azimuth_from_face
-from rodin_pipelines.training.clip_data import Augmentation, clip_image_transform, over_background
+from rodin_pipelines.models.clip_preprocessing import Augmentation, clip_image_transform, over_background
 from rodin_pipelines.training.phrase_captions import PRESENCE_PROMPTS
 
 EVAL_SEED = 2_000_000
@@ -69,7 +69,7 @@ def balanced(predicted: torch.Tensor, truth: torch.Tensor) -> float:
 
 def probe(out: Path, weights: Path) -> None:
     encoder = yaml.safe_load((CONF / "parameters_encoder.yml").read_text())["encoder"]
-    clip = loaded_clip(load_file(str(weights)), encoder)
+    clip = load_trained_clip(load_file(str(weights)), encoder["clip"]["architecture"])
     main = pd.read_csv("data/01_raw/avatar_index.csv")
     main = main[main["split"] == "train"]
     fresh = pd.read_csv(out / "eval_index.csv")

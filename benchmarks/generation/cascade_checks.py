@@ -37,9 +37,9 @@ from rodin_pipelines.diffusion.conditioning_augmentation import (downsample_roll
                                                                    upsampler_context)
 from rodin_pipelines.evaluation.cascade_fidelity import (frontal_psnr_per_avatar,
                                                          own_rank_by_mse, top1)
-from rodin_pipelines.pipelines.diffusion.nodes import (collect_triplane_examples, data_sizes,
-                                                      frontal_cameras, load_denoiser,
-                                                      train_diffusion_model)
+from rodin_pipelines.diffusion.networks import load_denoiser
+from rodin_pipelines.training.diffusion_training import (collect_triplane_examples, data_sizes,
+                                                         frontal_cameras, train_diffusion_model)
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet
 from rodin_pipelines.triplane.layout import roll_in

@@ -1,10 +1,11 @@
 """How ``conf/`` is read: resolvers available in every file, the merge strategy of environments,
-and the parameters of an environment for code outside a Kedro session (tests, benchmarks)."""
+and how one parameter block is merged over another. Kedro-free; the loader that uses them is in
+:mod:`rodin_pipelines.settings`."""
 
 from __future__ import annotations
 
+import copy
 import os
-from pathlib import Path
 from typing import Any
 
 
@@ -19,11 +20,12 @@ MERGE_STRATEGY = {"parameters": "soft", "mlflow": "soft"}
 """An environment (test, paper) overrides single keys without wiping their siblings."""
 
 
-def load_parameters(conf_source: str | Path, env: str) -> dict[str, Any]:
-    """The parameters of Kedro environment ``env`` merged over ``base``, as ``kedro run --env``
-    sees them."""
-    from kedro.config import OmegaConfigLoader
-
-    loader = OmegaConfigLoader(str(conf_source), base_env="base", default_run_env=env,
-                               merge_strategy=MERGE_STRATEGY, custom_resolvers=CUSTOM_RESOLVERS)
-    return loader["parameters"]
+def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied key by key (nested dicts merge, other values replace)."""
+    result = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result

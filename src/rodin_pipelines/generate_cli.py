@@ -5,8 +5,9 @@
     rodin-generate edit --source avatar:avatar_000009 --to "a person with red hair"
     rodin-generate unconditional --count 4 --seed 7
 
-Runs ``kedro run --pipeline generate`` in this project through a Kedro session, with the options
-as runtime parameters (so no ``--params`` string quoting), and prints where results landed.
+Runs ``kedro run --pipeline generate`` in the Kedro project around the working directory (found
+as ``kedro`` finds it) through a Kedro session, with the options as runtime parameters (so no
+``--params`` string quoting), and prints where results landed.
 """
 
 from __future__ import annotations
@@ -16,14 +17,28 @@ import os
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from rodin_pipelines.diffusion.samplers import SamplerName
+from rodin_pipelines.generation.sources import MODES
+
 OUTPUT_FOLDER = "data/07_model_output/generated"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The Kedro project containing ``start`` (the working directory): the same discovery as
+    the ``kedro`` command, so it works for an installed package, not only an editable one."""
+    from kedro.utils import find_kedro_project
+
+    root = find_kedro_project((start or Path.cwd()).resolve())
+    if root is None:
+        raise SystemExit("rodin-generate: run it inside the rodin-pipelines project (no "
+                         "pyproject.toml with [tool.kedro] here or above)")
+    return root
 
 
 def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(prog="rodin-generate", description=__doc__,
                                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands.add_argument("mode", choices=("unconditional", "text", "portrait", "edit"))
+    commands.add_argument("mode", choices=MODES)
     commands.add_argument("value", nargs="?", default=None,
                           help="the prompt (text) or the portrait path / 'astronaut' (portrait)")
     commands.add_argument("--count", type=int, default=None)
@@ -32,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_argument("--guidance", type=float, default=None, help="guidance scale")
     commands.add_argument("--steps", type=int, nargs=2, default=None, metavar=("BASE", "UP"),
                           help="network evaluations of the base model and the upsampler")
-    commands.add_argument("--sampler", choices=("ddpm", "ddim", "dpmpp_2m"), default=None)
+    commands.add_argument("--sampler", choices=[name.value for name in SamplerName], default=None)
     commands.add_argument("--source", default=None,
                           help="edit: avatar:<id> | portrait | text | unconditional")
     commands.add_argument("--from", dest="source_text", default=None,
@@ -74,11 +89,12 @@ def main(argv: list[str] | None = None) -> None:
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    bootstrap_project(PROJECT_ROOT)
-    with KedroSession.create(project_path=PROJECT_ROOT, env=args.env,
+    root = project_root()
+    bootstrap_project(root)
+    with KedroSession.create(project_path=root, env=args.env,
                              runtime_params=runtime_parameters(args)) as session:
         session.run(pipeline_name="generate")
-    print(f"results in {PROJECT_ROOT / OUTPUT_FOLDER}")
+    print(f"results in {root / OUTPUT_FOLDER}")
 
 
 if __name__ == "__main__":

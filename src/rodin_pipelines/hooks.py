@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,13 +11,9 @@ from kedro.framework.hooks import hook_impl
 from kedro_mlflow.framework.hooks import MlflowHook
 
 from rodin_pipelines.pipeline_registry import stage_of
+from rodin_pipelines.sharding import launched_rank
 
 logger = logging.getLogger(__name__)
-
-
-def launched_rank() -> int:
-    """This process's rank when started by torchrun (``RANK``) or SLURM (``SLURM_PROCID``)."""
-    return int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", 0)))
 
 
 def git_commit_of(path: Path) -> tuple[str | None, bool]:

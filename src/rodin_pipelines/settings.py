@@ -1,4 +1,10 @@
-"""Kedro project settings."""
+"""Kedro project settings, and the parameters of an environment for code outside a Kedro
+session (tests, benchmarks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 from kedro.config import OmegaConfigLoader
 
@@ -16,3 +22,11 @@ CONFIG_LOADER_ARGS = {
     "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
     "custom_resolvers": CUSTOM_RESOLVERS,
 }
+
+
+def load_parameters(conf_source: str | Path, env: str) -> dict[str, Any]:
+    """The parameters of Kedro environment ``env`` merged over ``base``, as ``kedro run --env``
+    sees them."""
+    loader = OmegaConfigLoader(str(conf_source), base_env="base", default_run_env=env,
+                               merge_strategy=MERGE_STRATEGY, custom_resolvers=CUSTOM_RESOLVERS)
+    return loader["parameters"]

@@ -2,6 +2,7 @@
 
 Processes started by ``torchrun``, SLURM or by hand with ``RANK``/``WORLD_SIZE`` set split a list
 of work items round-robin, so each item is done by exactly one process with no coordination.
+This is the one place the launchers' environment variables are read.
 """
 
 from __future__ import annotations
@@ -30,11 +31,24 @@ class Shard:
         return list(items[self.index :: self.count])
 
 
+def launched_rank() -> int:
+    """This process's rank when started by torchrun (``RANK``) or SLURM (``SLURM_PROCID``)."""
+    return int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", 0)))
+
+
+def launched_world_size() -> int:
+    """How many processes torchrun (``WORLD_SIZE``) or SLURM (``SLURM_NTASKS``) started."""
+    return int(os.environ.get("WORLD_SIZE", os.environ.get("SLURM_NTASKS", 1)))
+
+
+def in_torchrun_group() -> bool:
+    """Whether torchrun started several processes that can rendezvous (``WORLD_SIZE`` > 1 and
+    ``MASTER_ADDR`` set), so ``init_process_group("env://")`` will work."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "MASTER_ADDR" in os.environ
+
+
 def shard_from_environment(index: int | None = None, count: int | None = None) -> Shard:
     """The shard given explicitly, else from ``RANK``/``WORLD_SIZE`` (torchrun) or SLURM's
     ``SLURM_PROCID``/``SLURM_NTASKS``, else the whole job (shard 0 of 1)."""
-    if index is None:
-        index = int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", 0)))
-    if count is None:
-        count = int(os.environ.get("WORLD_SIZE", os.environ.get("SLURM_NTASKS", 1)))
-    return Shard(index, count)
+    return Shard(launched_rank() if index is None else index,
+                 launched_world_size() if count is None else count)

@@ -27,7 +27,7 @@ from rodin_pipelines.avatars.importer import (
 )
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.errors import InputDataError
-from rodin_pipelines.pipelines.ingest.nodes import import_avatar_folder
+from rodin_pipelines.avatars.import_jobs import import_job
 from rodin_pipelines.pipelines.ingest.pipeline import create_pipeline
 from rodin_pipelines.rendering.cameras import (
     Cameras,
@@ -325,12 +325,12 @@ def test_avatar_folder_with_a_stray_image_is_rejected(split_source: Path, tmp_pa
 
 def test_node_without_source_says_how_to_pass_it():
     with pytest.raises(ValueError, match=r"pass --params ingest.source=PATH"):
-        import_avatar_folder({"source": None, "split": "train"})
+        import_job({"source": None, "split": "train"})
 
 
 def test_node_rejects_misspelt_parameters(split_source: Path):
     with pytest.raises(ValueError, match="unknown ingest parameters"):
-        import_avatar_folder({"source": str(split_source), "image_sise": 16})
+        import_job({"source": str(split_source), "image_sise": 16})
 
 
 def test_node_imports_once_then_skips_an_unchanged_source(tmp_path: Path):
@@ -340,8 +340,8 @@ def test_node_imports_once_then_skips_an_unchanged_source(tmp_path: Path):
               "image_size": 16, "up_axis": "y", "caption": "a ball"}
     dataset = AvatarFolderDataset(str(tmp_path / "avatars"), progress=False)
 
-    dataset.save(import_avatar_folder(params))
-    dataset.save(import_avatar_folder(params))
+    dataset.save(import_job(params))
+    dataset.save(import_job(params))
 
     assert dataset.last_save.skipped == ("My_Scan_v2",)  # the folder name, made safe
     avatar = dataset.load()["My_Scan_v2"]()

@@ -12,19 +12,20 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset
 
-from rodin_pipelines.configuration import load_parameters
+from rodin_pipelines.settings import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
-from rodin_pipelines.evaluation.diffusion_gallery import render_triplanes
+from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
 from rodin_pipelines.generation.portrait_refinement import refine_towards_portrait
 from rodin_pipelines.generation.text_guided_refinement import refine_towards_text
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
-from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
 from rodin_pipelines.datasets.attribute_network_files import AttributeNetworkDataset
 from rodin_pipelines.datasets.metrics_files import MetricsJsonDataset
 from rodin_pipelines.datasets.report_folders import ReportFolderDataset
-from rodin_pipelines.pipelines.evaluate.nodes import guidance_name
-from rodin_pipelines.pipelines.generate.nodes import portrait_image
+from rodin_pipelines.evaluation.evaluation_set import guidance_name
+from rodin_pipelines.evaluation.frechet import frechet_distance
+from rodin_pipelines.generation.sources import portrait_image
+from rodin_pipelines.models.clip_loader import load_trained_clip
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
@@ -156,7 +157,6 @@ def test_the_generation_benchmark_scores_every_condition_and_writes_its_files(di
     ours = np.load(files["features/ours.clip.npy"])
     assert real.shape[1] == ours.shape[1] and len(ours) > len(real) / 2
     # the FID in the metrics is recomputable from the saved features alone
-    from rodin_pipelines.evaluation.frechet import frechet_distance
     recomputed = frechet_distance(torch.from_numpy(real), torch.from_numpy(ours))
     assert abs(recomputed - metrics["fid_clip_ours"]) < 1e-6 * max(1.0, recomputed)
 
@@ -272,7 +272,8 @@ def test_text_guided_refinement_raises_the_red_hair_clip_score(diffused):
     """On fitted tri-planes (the test profile's 6-step diffusion samples are nearly empty), the
     edit stage's refinement moves the frontal render towards "with red hair" in CLIP space."""
     folder, params, catalog, _, _ = diffused
-    clip = loaded_clip(catalog.load("clip_weights"), params["encoder"])
+    clip = load_trained_clip(catalog.load("clip_weights"),
+                             params["encoder"]["clip"]["architecture"])
     decoder = catalog.load("shared_decoder").decoder
     triplanes = catalog.load("triplanes")
     planes = torch.stack([triplanes[i]()[0] for i in sorted(triplanes)[:2]])

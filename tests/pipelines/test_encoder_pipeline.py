@@ -9,7 +9,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset
 
-from rodin_pipelines.configuration import load_parameters
+from rodin_pipelines.settings import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.datasets.fit_files import TensorFileDataset
 from rodin_pipelines.datasets.image_files import PngDataset
@@ -103,10 +103,10 @@ def test_a_rerun_resumes_from_the_finished_checkpoint_and_gives_the_same_weights
 
 def test_the_prior_is_stored_and_samples_unit_embeddings_for_a_prompt(encoded):
     from rodin_pipelines.diffusion.embedding_prior_sampling import sample_embeddings
-    from rodin_pipelines.pipelines.encoder.prior_nodes import load_prior
+    from rodin_pipelines.diffusion.networks import load_prior
 
     folder, params, catalog, _, prior_metrics = encoded
-    denoiser, statistics = load_prior(catalog.load("embedding_prior"), params["encoder"])
+    denoiser, statistics = load_prior(catalog.load("embedding_prior"), params["encoder"]["prior"])
     captions = catalog.load("caption_embeddings")
     first = sorted(captions)[0]
     samples = sample_embeddings(denoiser, statistics, 3, texts=captions[first][:1], steps=4)

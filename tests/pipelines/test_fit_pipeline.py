@@ -8,7 +8,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset
 
-from rodin_pipelines.configuration import load_parameters
+from rodin_pipelines.settings import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.datasets.fit_files import (
     SharedDecoderDataset,

@@ -22,7 +22,8 @@ from rodin_pipelines.triplane.fitting import (
 from rodin_pipelines.triplane.rescale import down_up_sample
 from rodin_pipelines.rendering.cameras import Cameras, frontal_camera_to_world
 from rodin_pipelines.rendering.mesh_export import mesh_from_field
-from rodin_pipelines.triplane.supervision import FitTarget, fit_target_from_views
+from rodin_pipelines.training.fit_targets import fit_target_from_views
+from rodin_pipelines.triplane.supervision import FitTarget
 
 EVAL = VolumeRenderSettings(coarse_samples=32, fine_samples=16)
 

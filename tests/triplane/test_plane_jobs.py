@@ -11,6 +11,7 @@ from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.errors import InputDataError
 from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
+from rodin_pipelines.training.fit_targets import AvatarFitTargets
 from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder
 from rodin_pipelines.triplane.fitting import FitSettings, NonFiniteLossError
 from rodin_pipelines.triplane.plane_jobs import PlaneFitBatch, PlaneFitJob, run_plane_fits
@@ -35,7 +36,7 @@ def batch_for(root: Path, ids: list[str], fingerprint: str = "f1", processes: in
     decoder = TriplaneDecoder(DecoderConfig(channels=4, hidden=8, layers=1))
     jobs = tuple(PlaneFitJob(i, str(root / i), fingerprint, seed=n) for n, i in enumerate(ids))
     return PlaneFitBatch(jobs, decoder.config, decoder.state_dict(), SETTINGS, steps=steps,
-                         processes=processes)
+                         load_target=AvatarFitTargets(), processes=processes)
 
 
 def ids_of(root: Path) -> list[str]:
@@ -75,7 +76,8 @@ def test_non_finite_loss_stops_with_the_avatar_id_and_keeps_earlier_files(avatar
                 for k, v in batch.decoder_state.items()}
     good = run_plane_fits(batch_for(avatar_root, ids[:1]), tmp_path, progress=False)
     assert good.written == (ids[0],)
-    bad = PlaneFitBatch(batch.jobs[1:], batch.decoder_config, poisoned, SETTINGS, steps=2)
+    bad = PlaneFitBatch(batch.jobs[1:], batch.decoder_config, poisoned, SETTINGS, steps=2,
+                        load_target=AvatarFitTargets())
     with pytest.raises(NonFiniteLossError, match=ids[1]):
         run_plane_fits(bad, tmp_path, progress=False)
     assert sorted(p.stem for p in tmp_path.glob("*.safetensors")) == [ids[0]]

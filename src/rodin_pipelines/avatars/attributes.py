@@ -14,13 +14,13 @@ it fails loudly instead of picking the wrong palette.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from dataclasses import asdict, dataclass, fields
 from enum import Enum, StrEnum
 from functools import cache
 from typing import Any, get_type_hints
+
+from rodin_pipelines.fingerprints import json_fingerprint
 
 RGB = tuple[float, float, float]
 
@@ -308,8 +308,7 @@ def _to_enum(enum_type: type[StrEnum], value: Any, name: str) -> StrEnum:
 
 def attributes_fingerprint(attributes: AvatarAttributes) -> str:
     """A short stable hash of the canonical JSON (sorted keys), to name and cache avatars."""
-    canonical = json.dumps(attributes.to_dict(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
+    return json_fingerprint(attributes.to_dict(), FINGERPRINT_LENGTH, separators=(",", ":"))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ name is always complete; ``meta.json``'s fingerprint tells a rerun whether it ma
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,3 +216,29 @@ def _read_json_or_empty(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise InputDataError(path, f"not valid JSON ({error})", "re-render this avatar") from error
     return payload if isinstance(payload, dict) else {}
+
+
+@dataclass(frozen=True)
+class AvatarJob:
+    """Deferred work that produces one avatar folder.
+
+    Attributes:
+        fingerprint: changes whenever the output would change (attributes, render settings...).
+        build: produces the avatar when called; not called if a matching folder exists.
+    """
+
+    fingerprint: str
+    build: Callable[[], AvatarViews]
+
+
+class AvatarFolderReader:
+    """A lazy reader of one avatar folder: call it to load; ``folder`` and ``meta()`` are cheap."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __call__(self) -> AvatarViews:
+        return read_avatar_folder(self.folder)
+
+    def meta(self) -> dict[str, Any]:
+        return read_avatar_meta(self.folder) or {}

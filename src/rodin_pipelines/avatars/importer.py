@@ -24,11 +24,11 @@ horizontal field of view stays exact; the height is rounded to whole pixels).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
 from pathlib import Path
@@ -41,6 +41,7 @@ from rodin_pipelines.avatars.folder import (
     FRONTAL_SPLIT, TEST_SPLIT, TRAIN_SPLIT, AvatarViews, image_file_name, read_rgba_image,
 )
 from rodin_pipelines.errors import InputDataError
+from rodin_pipelines.fingerprints import fingerprint
 from rodin_pipelines.rendering.cameras import Cameras, project_points
 from rodin_pipelines.rendering.transforms_json import (
     IMAGE_SUFFIX, Frame, Transforms, image_path_of, read_transforms,
@@ -182,16 +183,18 @@ def fingerprint_of_import(source: str | Path, avatar_id: str | None = None,
     resolved = ImportOptions(**options)  # type: ignore[arg-type]
     settings = {**asdict(resolved), "up_axis": resolved.up_axis.value, "source": str(folder),
                 "avatar_id": avatar_id_for(folder, avatar_id), "version": IMPORTER_VERSION}
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     _, sources = _read_source(folder, resolved.holdout_every)
-    for json_path in dict.fromkeys(path for path, _ in sources):
-        digest.update(json_path.name.encode() + json_path.read_bytes())
-    for json_path, frame in sources:
-        image = _resolve_image(json_path.parent, frame.file_path)
-        stat = image.stat() if image.is_file() else None
-        digest.update(f"{image}:{stat.st_size}:{stat.st_mtime_ns}".encode() if stat
-                      else f"{image}:missing".encode())
-    return digest.hexdigest()
+
+    def parts() -> Iterator[str | bytes]:
+        yield json.dumps(settings, sort_keys=True)
+        for json_path in dict.fromkeys(path for path, _ in sources):
+            yield json_path.name.encode() + json_path.read_bytes()
+        for json_path, frame in sources:
+            image = _resolve_image(json_path.parent, frame.file_path)
+            stat = image.stat() if image.is_file() else None
+            yield f"{image}:{stat.st_size}:{stat.st_mtime_ns}" if stat else f"{image}:missing"
+
+    return fingerprint(parts(), length=None)
 
 
 def avatar_id_for(source: str | Path, avatar_id: str | None = None) -> str:

@@ -7,8 +7,6 @@ uses it to skip avatars a previous (perhaps killed) run already finished.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
@@ -18,8 +16,14 @@ from torch import Tensor
 
 from rodin_pipelines.avatars.attributes import AvatarAttributes, sample_attributes
 from rodin_pipelines.avatars.captions import caption_from_attributes, paraphrases_from_attributes
-from rodin_pipelines.avatars.folder import FRONTAL_SPLIT, TEST_SPLIT, TRAIN_SPLIT, AvatarViews
-from rodin_pipelines.datasets.avatar_folders import AvatarJob
+from rodin_pipelines.avatars.folder import (
+    FRONTAL_SPLIT,
+    TEST_SPLIT,
+    TRAIN_SPLIT,
+    AvatarJob,
+    AvatarViews,
+)
+from rodin_pipelines.fingerprints import json_fingerprint
 from rodin_pipelines.rendering.camera_rig import (
     CameraRig,
     held_out_view_mask,
@@ -132,8 +136,7 @@ def avatar_fingerprint(
         "rig": asdict(rig),
         "views": asdict(views),
     }
-    canonical = json.dumps(payload, sort_keys=True).encode("utf-8")
-    return hashlib.sha256(canonical).hexdigest()[:16]
+    return json_fingerprint(payload)
 
 
 def avatar_jobs(

@@ -20,28 +20,16 @@ from tqdm.auto import tqdm
 
 from rodin_pipelines.atomic_files import remove_stale_temporaries
 from rodin_pipelines.avatars.folder import (
+    AvatarFolderReader,
+    AvatarJob,
     AvatarViews,
     finished_avatar_ids,
-    read_avatar_folder,
     read_avatar_meta,
     write_avatar_folder,
 )
 
 FINGERPRINT_KEY = "fingerprint"
 """Key of ``meta.json`` holding the fingerprint of the job that wrote the folder."""
-
-
-@dataclass(frozen=True)
-class AvatarJob:
-    """Deferred work that produces one avatar folder.
-
-    Attributes:
-        fingerprint: changes whenever the output would change (attributes, render settings...).
-        build: produces the avatar when called; not called if a matching folder exists.
-    """
-
-    fingerprint: str
-    build: Callable[[], AvatarViews]
 
 
 @dataclass(frozen=True)
@@ -99,17 +87,3 @@ class AvatarFolderDataset(AbstractDataset[dict[str, AvatarJob], dict[str, Callab
 
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._root)}
-
-
-class AvatarFolderReader:
-    """A lazy reader of one avatar folder: call it to load; ``folder`` and ``meta()`` are cheap."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def __call__(self) -> AvatarViews:
-        return read_avatar_folder(self.folder)
-
-    def meta(self) -> dict[str, Any]:
-        return read_avatar_meta(self.folder) or {}
-

@@ -11,8 +11,8 @@ from torch import Tensor
 from rodin_pipelines.diffusion.conditioning_augmentation import upsampler_context
 from rodin_pipelines.diffusion.denoiser import Condition, Denoiser
 from rodin_pipelines.diffusion.samplers import sample
-from rodin_pipelines.triplane.layout import roll_in
-from rodin_pipelines.triplane.normalisation import denormalise_planes
+from rodin_pipelines.triplane.layout import roll_in, roll_out
+from rodin_pipelines.triplane.normalisation import denormalise_planes, normalise_planes
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,13 @@ def sample_triplanes(base: Denoiser, upsampler: Denoiser | None, latents: Tensor
     return denormalise_planes(roll_in(high), statistics)
 
 
-def gaussian_baseline_triplanes(normalised_rolled: Tensor, count: int,
+def gaussian_baseline_triplanes(training_planes: list[Tensor], count: int,
                                 statistics: dict[str, Tensor], seed: int = 0) -> Tensor:
-    """The baseline: each texel-channel drawn from a Gaussian fitted to the training roll-outs
-    ``(N, C, R, 3R)`` (normalised); returns ``(B, 3, C, R, R)`` de-normalised."""
+    """The baseline: each texel-channel drawn from a Gaussian fitted to the training tri-planes
+    ``(3, C, R, R)`` (normalised and rolled out, as the diffusion models see them); returns
+    ``count`` tri-planes ``(count, 3, C, R, R)`` de-normalised."""
+    normalised_rolled = torch.stack([roll_out(normalise_planes(planes.float(), statistics))
+                                     for planes in training_planes])
     generator = torch.Generator().manual_seed(seed)
     mean, std = normalised_rolled.mean(0), normalised_rolled.std(0)
     draws = mean + std * torch.randn(count, *mean.shape, generator=generator)

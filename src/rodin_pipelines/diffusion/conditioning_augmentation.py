@@ -15,15 +15,12 @@ from torchvision.transforms.v2 import functional as vision
 
 from rodin_pipelines.models.plane_ops import upsample_rolled_out
 from rodin_pipelines.triplane.layout import roll_in, roll_out
+from rodin_pipelines.triplane.rescale import down_up_sample, resize_planes
 
 
 def downsample_rolled_out(rolled: Tensor, resolution: int) -> Tensor:
     """``(…, C, R, 3R)`` → ``(…, C, r, 3r)`` by area averaging each plane."""
-    planes = roll_in(rolled)
-    shape = planes.shape
-    flat = planes.reshape(-1, *shape[-3:])
-    low = torch.nn.functional.interpolate(flat, size=(resolution, resolution), mode="area")
-    return roll_out(low.reshape(*shape[:-2], resolution, resolution))
+    return roll_out(resize_planes(roll_in(rolled), resolution, "area"))
 
 
 @dataclass(frozen=True)
@@ -50,9 +47,7 @@ def degrade_low_resolution(low: Tensor, augmentation: ConditioningAugmentation) 
         planes = vision.gaussian_blur(planes, kernel_size=[3, 3], sigma=[sigma, sigma])
     resolution = planes.shape[-1]
     if float(torch.rand(())) < augmentation.resize_probability and resolution >= 4:
-        half = torch.nn.functional.interpolate(planes, scale_factor=0.5, mode="area")
-        planes = torch.nn.functional.interpolate(half, size=(resolution, resolution),
-                                                 mode="bilinear", align_corners=False)
+        planes = down_up_sample(planes, resolution // 2)
     noise_std = float(torch.rand(())) * augmentation.noise_std_max
     return roll_out(planes) + noise_std * torch.randn_like(low)
 

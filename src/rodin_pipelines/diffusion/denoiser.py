@@ -9,8 +9,9 @@ resolution tri-plane) and applies classifier-free guidance, and hands samplers a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -20,7 +21,8 @@ from rodin_pipelines.diffusion.parameterisation import (
     Prediction,
     prediction_from_output,
 )
-from rodin_pipelines.diffusion.schedule import NoiseSchedule
+from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings
+from rodin_pipelines.instantiation import build_from_config
 
 Predict = Callable[[Tensor, Tensor], Prediction]
 """``predict(x_t (B, …), t (B,) long) → Prediction``: what every sampler calls."""
@@ -99,3 +101,19 @@ class Denoiser:
     def predictor(self, condition: Condition = Condition(), guidance_scale: float = 1.0) -> Predict:
         """The sampler-facing function for one condition and guidance scale."""
         return lambda x_t, t: self.predict(x_t, t, condition, guidance_scale)
+
+
+def denoiser_from_config(network: Mapping[str, Any], diffusion: Mapping[str, Any],
+                         weights: Mapping[str, Tensor]) -> Denoiser:
+    """A trained network as a :class:`Denoiser`, in eval mode: the one way every stage rebuilds
+    one (the cascade's models and the prior).
+
+    ``network`` is the network's ``_target_`` block with its data-dependent sizes filled in;
+    ``diffusion`` the model's ``diffusion`` block (``schedule``, ``parameterisation``);
+    ``weights`` the stored (EMA) state dict.
+    """
+    module = build_from_config(network)
+    module.load_state_dict(weights)
+    module.eval()
+    schedule = NoiseSchedule(ScheduleSettings(**diffusion["schedule"]))
+    return Denoiser(module, schedule, diffusion["parameterisation"])

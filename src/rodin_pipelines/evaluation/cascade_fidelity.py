@@ -13,7 +13,7 @@ from rodin_pipelines.evaluation.view_quality import view_psnr
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.decoder import TriplaneDecoder
-from rodin_pipelines.evaluation.diffusion_gallery import render_triplanes
+from rodin_pipelines.triplane.field import render_triplanes
 
 
 def own_rank_by_mse(samples: Tensor, candidates: Tensor, own: Tensor) -> Tensor:

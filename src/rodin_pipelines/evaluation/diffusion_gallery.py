@@ -2,41 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import torch
 from torch import Tensor
 
-from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
+from rodin_pipelines.avatars.folder import AvatarViews
+from rodin_pipelines.diffusion.cascade import (
+    SamplingSettings,
+    gaussian_baseline_triplanes,
+    sample_base,
+    sample_triplanes,
+    sample_upsampler,
+)
 from rodin_pipelines.diffusion.conditioning_augmentation import upsampler_context
 from rodin_pipelines.diffusion.denoiser import Denoiser
 from rodin_pipelines.evaluation.view_quality import view_psnr
 from rodin_pipelines.models.clip_embeddings import embed_views
 from rodin_pipelines.models.clip_loader import LoadedClip
 from rodin_pipelines.rendering.cameras import Cameras
-from rodin_pipelines.rendering.compositing import straight_rgba
 from rodin_pipelines.rendering.contact_sheet import flatten_rgba, image_grid
-from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings, render_cameras
+from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.decoder import TriplaneDecoder
-from rodin_pipelines.triplane.field import TriplaneField
+from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.triplane.layout import roll_in
 from rodin_pipelines.triplane.normalisation import denormalise_planes
-
-
-@torch.no_grad()
-def render_triplanes(planes: Tensor, decoder: TriplaneDecoder, cameras: Cameras,
-                     render: VolumeRenderSettings) -> Tensor:
-    """Straight RGBA ``(B, V, H, W, 4)`` (on the CPU) of tri-planes ``(B, 3, C, R, R)`` from
-    ``V`` cameras, rendered on the decoder's device."""
-    device = next(decoder.parameters()).device
-    cameras = replace(cameras, camera_to_world=cameras.camera_to_world.to(device))
-    views = []
-    for plane in planes:
-        colour, opacity = render_cameras(TriplaneField(plane.to(device), decoder), cameras,
-                                         render)
-        views.append(straight_rgba(colour, opacity).cpu())
-    return torch.stack(views)
 
 
 def gallery_rows(rows: dict[str, Tensor], scale: int = 1) -> np.ndarray:
@@ -102,3 +91,44 @@ def latent_agreement(clip: LoadedClip, rows: dict[str, Tensor],
         metrics[f"latent_top1_{key}"] = float(hits.float().mean())
     metrics["latent_top1_chance"] = 1.0 / len(latents)
     return metrics
+
+
+def heldout_gallery(base: Denoiser, upsampler: Denoiser, heldout: list[AvatarViews],
+                    latents: Tensor, training_planes: list[Tensor], statistics: dict[str, Tensor],
+                    decoder: TriplaneDecoder, clip: LoadedClip, settings: SamplingSettings,
+                    render: VolumeRenderSettings, sizes: dict[str, int], base_resolution: int,
+                    seed: int, scale: int) -> tuple[np.ndarray, dict[str, float]]:
+    """Frontal renders of held-out avatars (their views), cascade samples conditioned on their
+    latents ``(B, D)``, unconditional samples, and the per-texel Gaussian baseline of the
+    training tri-planes ``(3, C, R, R)``; with PSNRs and how closely each row's CLIP image
+    embedding matches the conditioning latent."""
+    count = len(heldout)
+    shape = dict(count=count, channels=sizes["channels"], base_resolution=base_resolution,
+                 resolution=sizes["fitted_resolution"], statistics=statistics,
+                 settings=settings, seed=seed)
+    conditional = sample_triplanes(base, upsampler, latents, **shape)
+    unconditional = sample_triplanes(base, upsampler, None, **shape)
+    baseline = gaussian_baseline_triplanes(training_planes, count, statistics, seed)
+    first = heldout[0]
+    cameras = first.cameras()[torch.tensor([first.frontal_index()])]
+
+    def frontal_renders(planes: Tensor) -> Tensor:
+        return render_triplanes(planes, decoder, cameras, render)[:, 0]
+
+    truth_images = torch.stack([a.images[a.frontal_index()] for a in heldout])
+    rows = {"truth": truth_images,
+            "conditional": frontal_renders(conditional),
+            "unconditional": frontal_renders(unconditional),
+            "gaussian baseline": frontal_renders(baseline)}
+    metrics = {
+        "psnr_conditional_vs_truth": mean_psnr_against(rows["conditional"], truth_images),
+        "psnr_unconditional_vs_truth": mean_psnr_against(rows["unconditional"], truth_images),
+        "psnr_gaussian_baseline_vs_truth": mean_psnr_against(rows["gaussian baseline"],
+                                                             truth_images),
+        **latent_agreement(clip, rows, latents),
+        "gallery_avatars": float(count),
+        "base_steps": float(settings.base_steps),
+        "upsampler_steps": float(settings.upsampler_steps),
+        "guidance_scale": float(settings.guidance_scale),
+    }
+    return gallery_rows(rows, scale=scale), metrics

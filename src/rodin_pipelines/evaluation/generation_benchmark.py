@@ -18,7 +18,7 @@ from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_triplanes
 from rodin_pipelines.diffusion.denoiser import Denoiser
 from rodin_pipelines.evaluation.attribute_network import AttributeNetwork, predict_attributes
 from rodin_pipelines.evaluation.attribute_views import rgb_views
-from rodin_pipelines.evaluation.diffusion_gallery import render_triplanes
+from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.generation.latents import edited_latents, portrait_latent, prior_latents
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
 from rodin_pipelines.generation.portrait_refinement import refine_towards_portrait

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from rodin_pipelines.errors import InputDataError
 from rodin_pipelines.models.clip_loader import LoadedClip
-from rodin_pipelines.training.clip_data import clip_image_transform
+from rodin_pipelines.models.clip_preprocessing import clip_image_transform
 
 INCEPTION_WEIGHTS_KEY = "evaluate.features.inception_weights"
 """Config key naming the local Inception-v3 weights file (torch-fidelity's ``.pth``)."""

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from rodin_pipelines.avatars.folder import FRONTAL_SPLIT, TEST_SPLIT, AvatarViews
-from rodin_pipelines.evaluation.diffusion_gallery import render_triplanes
+from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.decoder import TriplaneDecoder

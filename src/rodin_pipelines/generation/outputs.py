@@ -8,7 +8,7 @@ from typing import Any
 import trimesh
 from torch import Tensor
 
-from rodin_pipelines.evaluation.diffusion_gallery import render_triplanes
+from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.mesh_export import mesh_from_field
 from rodin_pipelines.rendering.turntable import turntable_cameras

@@ -16,6 +16,8 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from rodin_pipelines.triplane.rescale import resize_planes
+
 Objective = Callable[[Tensor, torch.Generator], Tensor]
 """``objective(planes (B, 3, C, R, R), generator) → scalar loss`` (lower is better)."""
 
@@ -45,11 +47,7 @@ class RefinementSettings:
 
 def upsampled(offset: Tensor, resolution: int) -> Tensor:
     """``(B, 3, C, r, r)`` → ``(B, 3, C, R, R)`` bilinearly, plane by plane."""
-    batch, planes, channels, coarse = offset.shape[:4]
-    flat = offset.reshape(batch * planes, channels, coarse, coarse)
-    fine = nn.functional.interpolate(flat, size=(resolution, resolution), mode="bilinear",
-                                     align_corners=False)
-    return fine.reshape(batch, planes, channels, resolution, resolution)
+    return resize_planes(offset, resolution, "bilinear")
 
 
 def refine_planes(planes: Tensor, scale: Tensor, settings: RefinementSettings,

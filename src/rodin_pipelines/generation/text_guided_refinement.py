@@ -27,7 +27,7 @@ from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.rendering.cameras import Cameras, orbit_camera_to_world
 from rodin_pipelines.rendering.compositing import over_background
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings, render_cameras
-from rodin_pipelines.training.clip_data import clip_image_transform
+from rodin_pipelines.models.clip_preprocessing import clip_image_transform
 from rodin_pipelines.triplane.decoder import TriplaneDecoder
 from rodin_pipelines.triplane.field import TriplaneField
 

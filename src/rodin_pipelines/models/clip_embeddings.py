@@ -7,11 +7,14 @@ embeddings are L2-normalised, so cosine similarity is a dot product.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
+from rodin_pipelines.avatars.folder import AvatarViews
 from rodin_pipelines.models.clip_loader import LoadedClip
-from rodin_pipelines.training.clip_data import clip_image_transform, over_background
+from rodin_pipelines.models.clip_preprocessing import clip_image_transform, over_background
 
 EMBEDDING_BACKGROUND = (1.0, 1.0, 1.0)
 """Background behind transparent pixels when embedding a view (white, like a portrait)."""
@@ -35,3 +38,17 @@ def embed_texts(clip: LoadedClip, texts: list[str]) -> Tensor:
         raise ValueError("cannot embed an empty prompt; give a description such as "
                          "'a smiling woman with long red hair'")
     return clip.model.encode_text(clip.tokenizer(texts), normalize=True)
+
+
+def embed_avatars(avatars: dict[str, Callable[[], AvatarViews]], clip: LoadedClip,
+                  extra_views: int) -> dict[str, Tensor]:
+    """Per avatar ``(1 + extra, D)``: the frontal view's embedding first (the avatar's latent),
+    then those of its next ``extra_views`` views."""
+    embeddings = {}
+    for avatar_id in sorted(avatars):
+        avatar = avatars[avatar_id]()
+        frontal = avatar.frontal_index()
+        others = [i for i in range(len(avatar.images)) if i != frontal]
+        chosen = [frontal] + others[: extra_views]
+        embeddings[avatar_id] = embed_views(clip, avatar.images[chosen])
+    return embeddings

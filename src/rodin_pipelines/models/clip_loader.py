@@ -87,3 +87,12 @@ def save_clip_checkpoint(model: nn.Module, path: str | Path) -> None:
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+
+
+def load_trained_clip(weights: dict[str, torch.Tensor], architecture: str) -> LoadedClip:
+    """The encoder stage's trained CLIP: the architecture built fresh, then its stored weights,
+    in eval mode (every later stage embeds with it)."""
+    clip = load_clip(ClipChoice(architecture=architecture))
+    clip.model.load_state_dict(weights)
+    clip.model.eval()
+    return clip

@@ -19,6 +19,7 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from rodin_pipelines.triplane.layout import PLANE_COUNT
+from rodin_pipelines.triplane.rescale import resize_planes
 
 
 def _is_channels_last(x: Tensor) -> bool:
@@ -149,11 +150,7 @@ def upsample_rolled_out(rolled: Tensor, resolution: int) -> Tensor:
     brought to the high resolution. Per plane, so bilinear taps at a border never blend two
     planes; ``align_corners=False`` as everywhere in the tri-plane code.
     """
-    return per_plane(
-        lambda planes: nn.functional.interpolate(
-            planes, size=(resolution, resolution), mode="bilinear", align_corners=False,
-            antialias=resolution < planes.shape[-1]),
-        rolled)
+    return per_plane(lambda planes: resize_planes(planes, resolution, "bilinear"), rolled)
 
 
 def zero_module(module: nn.Module) -> nn.Module:

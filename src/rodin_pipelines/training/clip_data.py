@@ -16,15 +16,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from torch import Tensor
 from torch.utils.data import Dataset
-from torchvision.transforms import v2
 
 from rodin_pipelines.avatars.folder import FRONTAL_SPLIT, AvatarViews, read_avatar_folder
 from rodin_pipelines.rendering.cameras import azimuth_from_face
-from rodin_pipelines.rendering.compositing import straight_rgba_over
 from rodin_pipelines.avatars.attributes import AvatarAttributes
+from rodin_pipelines.models.clip_preprocessing import (
+    Augmentation,
+    clip_image_transform,
+    over_background,
+)
 from rodin_pipelines.training.hard_negatives import counterfactual_caption
 from rodin_pipelines.training.phrase_captions import (
     attribute_codes,
@@ -32,18 +34,6 @@ from rodin_pipelines.training.phrase_captions import (
     full_caption_assertion,
     phrase_caption,
 )
-
-
-@dataclass(frozen=True)
-class Augmentation:
-    """How strongly training images are perturbed."""
-
-    crop_scale: tuple[float, float] = (0.75, 1.0)
-    brightness: float = 0.2
-    contrast: float = 0.2
-    saturation: float = 0.1
-    blur_probability: float = 0.2
-    blur_sigma: tuple[float, float] = (0.1, 1.0)
 
 
 @dataclass(frozen=True)
@@ -73,29 +63,6 @@ def augmentation_from_config(config: dict[str, Any] | None) -> Augmentation | No
     if config is None:
         return None
     return Augmentation(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
-
-
-def clip_image_transform(image_size: int, augmentation: Augmentation | None) -> v2.Compose:
-    """``(3, H, W)`` float RGB in [0, 1] → CLIP input ``(3, S, S)``, normalised as CLIP expects."""
-    steps: list[v2.Transform] = []
-    if augmentation is not None:
-        steps += [
-            v2.RandomResizedCrop(image_size, scale=augmentation.crop_scale, ratio=(0.9, 1.1),
-                                 antialias=True),
-            v2.ColorJitter(augmentation.brightness, augmentation.contrast,
-                           augmentation.saturation),
-            v2.RandomApply([v2.GaussianBlur(3, sigma=augmentation.blur_sigma)],
-                           p=augmentation.blur_probability),
-        ]
-    else:
-        steps.append(v2.Resize(image_size, antialias=True))
-    steps.append(v2.Normalize(OPENAI_DATASET_MEAN, OPENAI_DATASET_STD))
-    return v2.Compose(steps)
-
-
-def over_background(rgba: Tensor, colour: Tensor) -> Tensor:
-    """Straight RGBA ``(H, W, 4)`` → RGB ``(3, H, W)`` over a background colour ``(3,)``."""
-    return straight_rgba_over(rgba, colour).permute(2, 0, 1)
 
 
 class AvatarCaptionPairs(Dataset):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
+
+from rodin_pipelines.fingerprints import fingerprint, tensor_bytes
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,7 @@ class TriplaneDecoder(nn.Module):
 def decoder_fingerprint(decoder: TriplaneDecoder) -> str:
     """Short hash of the decoder's config and weights: tri-planes record which decoder they
     belong to, and a rerun refits them when it changes."""
-    digest = hashlib.sha256(repr(sorted(decoder.config.to_dict().items())).encode())
-    for name, tensor in sorted(decoder.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
+    weights = sorted(decoder.state_dict().items())
+    return fingerprint([repr(sorted(decoder.config.to_dict().items())),
+                        *(piece for name, tensor in weights
+                          for piece in (name, tensor_bytes(tensor)))])

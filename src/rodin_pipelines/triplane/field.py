@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import torch
 from torch import Tensor
 
-from rodin_pipelines.rendering.cameras import SCENE_BOUND
+from rodin_pipelines.rendering.cameras import SCENE_BOUND, Cameras
+from rodin_pipelines.rendering.compositing import straight_rgba
+from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings, render_cameras
 from rodin_pipelines.triplane.decoder import TriplaneDecoder
 from rodin_pipelines.triplane.sampling import sample_triplane
 
@@ -41,3 +46,18 @@ class BatchedTriplaneField:
         features = sample_triplane(self.planes, points.reshape(batch, -1, 3), self.bound)
         density, colour = self.decoder(features)
         return density.reshape(-1), colour.reshape(-1, 3)
+
+
+@torch.no_grad()
+def render_triplanes(planes: Tensor, decoder: TriplaneDecoder, cameras: Cameras,
+                     render: VolumeRenderSettings) -> Tensor:
+    """Straight RGBA ``(B, V, H, W, 4)`` (on the CPU) of tri-planes ``(B, 3, C, R, R)`` from
+    ``V`` cameras, rendered on the decoder's device."""
+    device = next(decoder.parameters()).device
+    cameras = replace(cameras, camera_to_world=cameras.camera_to_world.to(device))
+    views = []
+    for plane in planes:
+        colour, opacity = render_cameras(TriplaneField(plane.to(device), decoder), cameras,
+                                         render)
+        views.append(straight_rgba(colour, opacity).cpu())
+    return torch.stack(views)

@@ -9,7 +9,6 @@ so a rerun skips avatars already fitted with the same decoder, settings and imag
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -22,8 +21,8 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from rodin_pipelines.atomic_files import remove_stale_temporaries
-from rodin_pipelines.avatars.scene import SceneSettings
-from rodin_pipelines.sharding import Shard
+from rodin_pipelines.fingerprints import json_fingerprint
+from rodin_pipelines.sharding import Shard, in_torchrun_group
 from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder, decoder_fingerprint
 from rodin_pipelines.triplane.fitting import FitSettings, fit_planes
 from rodin_pipelines.triplane.storage import (
@@ -32,7 +31,7 @@ from rodin_pipelines.triplane.storage import (
     read_triplane_metadata,
     save_triplane,
 )
-from rodin_pipelines.triplane.shared_decoder import load_fit_target
+from rodin_pipelines.triplane.supervision import FitTargetLoader
 
 TRIPLANE_SUFFIX = ".safetensors"
 
@@ -57,7 +56,8 @@ class PlaneFitBatch:
         decoder_state: its weights (plain tensors, so workers rebuild it without pickled code).
         settings: fit settings of phase 2.
         steps: optimisation steps per avatar.
-        scene: how to rebuild procedural scenes for 3D supervision (``None``: photometric only).
+        load_target: reads an avatar folder's fit target (views, and a procedural scene for 3D
+            supervision where configured).
         processes: CPU worker processes when not launched by torchrun (1: in this process).
         avatars_per_step: avatars fitted together in one batch (independent losses, shared
             tensors; faster on a CPU than one by one).
@@ -71,7 +71,7 @@ class PlaneFitBatch:
     decoder_state: dict[str, torch.Tensor]
     settings: FitSettings
     steps: int
-    scene: SceneSettings | None = None
+    load_target: FitTargetLoader
     processes: int = 1
     avatars_per_step: int = 1
     threads_per_process: int = 1
@@ -91,11 +91,9 @@ def plane_fit_fingerprint(decoder_hash: str, settings: FitSettings, steps: int,
                           avatars_per_step: int = 1) -> str:
     """Hash of everything that determines a fitted tri-plane (up to which avatars share its
     batch, which changes the random draws but not what is fitted)."""
-    payload = json.dumps({"decoder": decoder_hash, "settings": asdict(settings), "steps": steps,
-                          "avatar": avatar_fingerprint, "seed": seed, "3d": supervised_3d,
-                          "per_step": avatars_per_step},
-                         sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return json_fingerprint({"decoder": decoder_hash, "settings": asdict(settings),
+                             "steps": steps, "avatar": avatar_fingerprint, "seed": seed,
+                             "3d": supervised_3d, "per_step": avatars_per_step}, default=str)
 
 
 def is_fitted(path: Path, fingerprint: str) -> bool:
@@ -118,7 +116,7 @@ def fit_and_write(jobs: list[PlaneFitJob], batch: PlaneFitBatch, decoder: Tripla
     fresh = [job for job in jobs if job.avatar_id not in batch.precomputed]
     fitted = dict(batch.precomputed)
     if fresh:
-        targets = [load_fit_target(job.avatar_folder, batch.scene) for job in fresh]
+        targets = [batch.load_target(job.avatar_folder) for job in fresh]
         planes = fit_planes(targets, decoder, batch.settings, batch.steps, fresh[0].seed,
                             start=batch.start)
         fitted.update({job.avatar_id: plane for job, plane in zip(fresh, planes)})
@@ -198,7 +196,7 @@ def _join_launcher_process_group() -> None:
     each rank fits its own share; gloo is enough, ranks only meet at a barrier."""
     if not dist.is_available() or dist.is_initialized():
         return
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and "MASTER_ADDR" in os.environ:
+    if in_torchrun_group():
         dist.init_process_group("gloo", init_method="env://")
 
 

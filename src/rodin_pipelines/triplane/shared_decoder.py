@@ -6,24 +6,16 @@ fit stage reuses the decoder instead of retraining it, which would invalidate ev
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from torch import Tensor
 
-from rodin_pipelines.avatars.attributes import AvatarAttributes
-from rodin_pipelines.avatars.folder import read_avatar_folder
-from rodin_pipelines.avatars.scene import SceneSettings, bake_avatar_scene
+from rodin_pipelines.fingerprints import json_fingerprint
 from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder
 from rodin_pipelines.triplane.fitting import FitSettings, fit_decoder_jointly
-from rodin_pipelines.triplane.supervision import (
-    NEAR_SURFACE_DISTANCE,
-    FitTarget,
-    fit_target_from_views,
-)
+from rodin_pipelines.triplane.supervision import FitTargetLoader
 
 
 @dataclass
@@ -53,32 +45,22 @@ class SharedDecoderJob:
     build: Callable[[], SharedDecoderFit]
 
 
-def load_fit_target(folder: str, scene: SceneSettings | None) -> FitTarget:
-    """An avatar folder's training views, plus its 3D scene when ``scene`` is set and the avatar
-    is procedural (has attributes)."""
-    avatar = read_avatar_folder(folder)
-    if scene is None or not avatar.attributes:
-        return fit_target_from_views(avatar)
-    baked = bake_avatar_scene(AvatarAttributes.from_dict(avatar.attributes), scene)
-    return fit_target_from_views(avatar, baked, baked.near_surface_points(NEAR_SURFACE_DISTANCE))
-
-
 def shared_decoder_job(
     avatar_folders: dict[str, str], avatar_fingerprints: dict[str, str],
-    decoder_config: DecoderConfig, settings: FitSettings, scene: SceneSettings | None,
+    decoder_config: DecoderConfig, settings: FitSettings, load_target: FitTargetLoader,
     steps: int, avatars_per_step: int, seed: int,
 ) -> SharedDecoderJob:
-    """Phase 1 over ``avatar_folders`` (id → folder), deferred behind its fingerprint."""
-    payload = json.dumps({
+    """Phase 1 over ``avatar_folders`` (id → folder), deferred behind its fingerprint;
+    ``load_target`` reads each folder's fit target."""
+    fingerprint = json_fingerprint({
         "avatars": avatar_fingerprints, "decoder": decoder_config.to_dict(),
-        "settings": asdict(settings), "scene": asdict(scene) if scene else None,
+        "settings": asdict(settings), "scene": load_target.settings(),
         "steps": steps, "per_step": avatars_per_step, "seed": seed,
-    }, sort_keys=True, default=str)
-    fingerprint = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    }, default=str)
 
     def build() -> SharedDecoderFit:
         started = time.perf_counter()
-        targets = [load_fit_target(folder, scene) for folder in avatar_folders.values()]
+        targets = [load_target(folder) for folder in avatar_folders.values()]
         history: list[dict[str, float]] = []
         decoder, planes = fit_decoder_jointly(
             targets, decoder_config, settings, steps, avatars_per_step, seed,

@@ -9,11 +9,11 @@ for the CPU, not a replacement.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
 
-from rodin_pipelines.avatars.folder import TRAIN_SPLIT, AvatarViews
 from rodin_pipelines.rendering.cameras import SCENE_BOUND, Cameras
 from rodin_pipelines.rendering.ray_box import near_far_from_box
 from rodin_pipelines.rendering.rays import Rays, rays_from_cameras, rays_from_pixels
@@ -59,17 +59,17 @@ def premultiplied_pixels(images: Tensor) -> Tensor:
     return torch.cat([images[..., :3] * alpha, alpha], dim=-1).flatten(1, 2)
 
 
-def fit_target_from_views(
-    avatar: AvatarViews, scene: RadianceField | None = None,
-    surface_points: Tensor | None = None, split: str = TRAIN_SPLIT,
-) -> FitTarget:
-    """The training views of ``avatar`` as a fit target (frames of ``split`` only)."""
-    indices = avatar.split_indices(split)
-    if not indices:
-        raise ValueError(f"avatar {avatar.avatar_id} has no '{split}' views to fit")
-    cameras = avatar.cameras()[torch.tensor(indices)]
-    return FitTarget(avatar.avatar_id, premultiplied_pixels(avatar.images[indices]), cameras,
-                     scene, surface_points)
+class FitTargetLoader(Protocol):
+    """Reads the fit target of the avatar stored in a folder.
+
+    Passed in by the caller (the fit stage knows avatar folders and procedural scenes; tri-planes
+    do not); it must pickle, since phase 2 sends it to worker processes.
+    """
+
+    def __call__(self, folder: str) -> FitTarget: ...
+
+    def settings(self) -> dict[str, Any] | None:
+        """What it supervises with besides the views, for fingerprints (``None``: views only)."""
 
 
 def random_ray_batch(target: FitTarget, count: int, generator: torch.Generator,

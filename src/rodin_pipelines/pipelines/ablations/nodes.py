@@ -4,39 +4,27 @@ held-out renders."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pandas as pd
 from torch import Tensor
 
-from rodin_pipelines.datasets.avatar_folders import AvatarFolderReader
+from rodin_pipelines.avatars.folder import AvatarFolderReader
+from rodin_pipelines.configuration import merged
 from rodin_pipelines.diffusion.cascade import SamplingSettings
-from rodin_pipelines.evaluation.image_features import ClipImageFeatures
-from rodin_pipelines.evaluation.sample_renders import render_like_heldout
-from rodin_pipelines.pipelines.diffusion.nodes import train_diffusion_model
-from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
-from rodin_pipelines.pipelines.evaluate.nodes import (
+from rodin_pipelines.evaluation.evaluation_set import (
+    Triplanes,
     cascade_samples,
     evaluation_set,
     scores_against_real,
 )
+from rodin_pipelines.evaluation.image_features import ClipImageFeatures
+from rodin_pipelines.evaluation.sample_renders import render_like_heldout
+from rodin_pipelines.models.clip_loader import load_trained_clip
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
+from rodin_pipelines.training.diffusion_training import train_diffusion_model
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneExample
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
-
-Triplanes = dict[str, Any]
-
-
-def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``changes`` applied key by key (nested dicts merge, other values replace)."""
-    result = copy.deepcopy(base)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merged(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
 
 
 def train_ablation_model(examples: list[TriplaneExample], plane_statistics: dict[str, Tensor],
@@ -76,7 +64,8 @@ def score_ablation(embedding_prior: dict[str, Tensor], base_model_weights: dict[
                                  evaluate["seed"])
         renders[name] = render_like_heldout(planes, shared_decoder.decoder, chosen.cameras,
                                             render)
-    features = ClipImageFeatures(loaded_clip(clip_weights, encoder))
+    features = ClipImageFeatures(load_trained_clip(clip_weights,
+                                                    encoder["clip"]["architecture"]))
     return {"samples": float(len(chosen.latents)), "seed": float(evaluate["seed"]),
             "nfe_base": float(settings.base_steps),
             "nfe_upsampler": float(settings.upsampler_steps),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from kedro.pipeline import Node, Pipeline
 
 from rodin_pipelines.pipelines.ablations.nodes import score_ablation, train_ablation_model
-from rodin_pipelines.pipelines.diffusion.nodes import collect_triplane_examples
+from rodin_pipelines.training.diffusion_training import collect_triplane_examples
 
 MODELS = ("base", "upsampler")
 

@@ -10,7 +10,8 @@ import torch
 from torch import Tensor
 
 from rodin_pipelines.avatars.attributes import AvatarAttributes
-from rodin_pipelines.datasets.avatar_folders import AvatarFolderReader
+from rodin_pipelines.avatars.folder import AvatarFolderReader
+from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.cascade import SamplingSettings
 from rodin_pipelines.evaluation.attribute_network import (AttributeNetwork,
                                                           AttributeNetworkSettings,
@@ -23,17 +24,12 @@ from rodin_pipelines.evaluation.generation_benchmark import (EditSettings, Gener
 from rodin_pipelines.evaluation.generation_report import (BenchmarkSettings, GenerationReport,
                                                           HeldoutAvatar, generation_report)
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
-from rodin_pipelines.pipelines.diffusion.nodes import load_denoiser
-from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
-from rodin_pipelines.pipelines.encoder.prior_nodes import load_prior
-from rodin_pipelines.pipelines.generate.nodes import portrait_image
+from rodin_pipelines.diffusion.networks import load_denoiser, load_prior
+from rodin_pipelines.generation.sources import portrait_image
+from rodin_pipelines.models.clip_loader import load_trained_clip
 from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
-
-
-def _split(avatar_index: pd.DataFrame, split: str) -> list[str]:
-    return list(avatar_index.loc[avatar_index["split"] == split, "avatar_id"])
 
 
 def train_judge(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFrame,
@@ -41,12 +37,12 @@ def train_judge(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFra
     """The attribute network trained on every view of the training avatars; its accuracy on
     the held-out avatars' frontal views (its scores mean something only where that is high)."""
     judge = evaluate["attribute_network"]
-    images, labels = labelled_views(avatars, _split(avatar_index, "train"),
+    images, labels = labelled_views(avatars, split_ids(avatar_index, "train", avatars),
                                     face_visible_degrees=judge["face_visible_degrees"])
     network, log = train_attribute_network(
         images, labels, AttributeNetworkSettings.from_config(judge["training"]), judge["seed"])
     heldout_images, heldout_labels = labelled_views(
-        avatars, _split(avatar_index, "heldout"), frame_splits=("frontal",),
+        avatars, split_ids(avatar_index, "heldout", avatars), frame_splits=("frontal",),
         face_visible_degrees=judge["face_visible_degrees"])
     accuracy = attribute_accuracy(predict_attributes(network, heldout_images), heldout_labels)
     metrics = {f"judge_heldout_accuracy_{name}": value for name, value in accuracy.items()}
@@ -80,7 +76,7 @@ def benchmark_generation(embedding_prior: dict[str, Tensor], base_model_weights:
                          diffusion: dict[str, Any], render: dict[str, Any], fit: dict[str, Any],
                          evaluate: dict[str, Any]) -> tuple[dict[str, float], GenerationReport]:
     """``metrics/generation.json`` and the report folder behind it."""
-    heldout_ids = [i for i in _split(avatar_index, "heldout") if i in avatar_embeddings]
+    heldout_ids = split_ids(avatar_index, "heldout", avatar_embeddings)
     heldout = []
     for avatar_id in heldout_ids:
         views = avatars[avatar_id]()
@@ -90,19 +86,19 @@ def benchmark_generation(embedding_prior: dict[str, Tensor], base_model_weights:
     first = avatars[heldout_ids[0]]()
     camera = first.cameras()[torch.tensor([first.frontal_index()])]
     size = int(camera.width)
-    prior, prior_statistics = load_prior(embedding_prior, encoder)
+    prior, prior_statistics = load_prior(embedding_prior, encoder["prior"])
     channels = plane_statistics["mean"].numel()
     sizes = {"channels": channels, "latent_dim": heldout[0].latent.numel(),
              "fitted_resolution": int(fit["resolution"])}
     models = GenerationModels(
         base=load_denoiser(base_model_weights, diffusion["base"], diffusion, sizes),
         upsampler=load_denoiser(upsampler_model_weights, diffusion["upsampler"], diffusion, sizes),
-        prior=prior, prior_statistics=prior_statistics, clip=loaded_clip(clip_weights, encoder),
+        prior=prior, prior_statistics=prior_statistics, clip=load_trained_clip(clip_weights, encoder["clip"]["architecture"]),
         decoder=shared_decoder.decoder, plane_statistics=plane_statistics, judge=judge,
         channels=channels, base_resolution=diffusion["base_resolution"],
         resolution=sizes["fitted_resolution"])
     train_frontals = torch.stack([(a := avatars[i]()).images[a.frontal_index()]
-                                  for i in _split(avatar_index, "train")])
+                                  for i in split_ids(avatar_index, "train", avatars)])
     report = generation_report(
         models, heldout, portrait_image("astronaut", size), camera,
         CameraRig(**render["camera_rig"]), train_frontals, evaluation_outputs["renders"],

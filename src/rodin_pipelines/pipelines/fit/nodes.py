@@ -9,8 +9,9 @@ import pandas as pd
 import trimesh
 from torch import Tensor
 
+from rodin_pipelines.avatars.folder import AvatarFolderReader
 from rodin_pipelines.avatars.scene import SceneSettings
-from rodin_pipelines.datasets.avatar_folders import AvatarFolderReader
+from rodin_pipelines.avatars.splits import heldout_first
 from rodin_pipelines.evaluation.fit_report import (
     evaluate_fitted_avatars,
     fit_comparison_grid,
@@ -19,26 +20,13 @@ from rodin_pipelines.evaluation.fit_report import (
 from rodin_pipelines.instantiation import build_from_config
 from rodin_pipelines.rendering.mesh_export import mesh_from_field
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
-from rodin_pipelines.triplane.decoder import DecoderConfig
+from rodin_pipelines.training import fit_plans
 from rodin_pipelines.triplane.field import TriplaneField
-from rodin_pipelines.triplane.fitting import FitSettings, mean_planes
-from rodin_pipelines.triplane.plane_jobs import PlaneFitBatch, PlaneFitJob, plane_fit_fingerprint
-from rodin_pipelines.triplane.shared_decoder import (
-    SharedDecoderFit,
-    SharedDecoderJob,
-    shared_decoder_job,
-)
 from rodin_pipelines.triplane.normalisation import plane_statistics
+from rodin_pipelines.triplane.plane_jobs import PlaneFitBatch
+from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit, SharedDecoderJob
 
 Triplanes = dict[str, Any]  # avatar id -> lazy reader of (planes (3, C, R, R), metadata)
-
-
-def fit_settings(fit: dict[str, Any], phase: str) -> FitSettings:
-    """The :class:`FitSettings` of ``phase`` (``phase1``/``phase2``) from the ``fit`` block."""
-    block = dict(fit[phase]["settings"])
-    render = VolumeRenderSettings(jitter=True, **block.pop("render"))
-    return FitSettings(resolution=fit["resolution"], channels=fit["decoder"]["channels"],
-                       render=render, **block)
 
 
 def scene_settings(fit: dict[str, Any], render_backend: dict[str, Any]) -> SceneSettings | None:
@@ -48,72 +36,18 @@ def scene_settings(fit: dict[str, Any], render_backend: dict[str, Any]) -> Scene
     return getattr(build_from_config(render_backend), "scene_settings", None)
 
 
-def train_avatar_ids(avatars: dict[str, AvatarFolderReader], index: pd.DataFrame) -> list[str]:
-    """Avatars of the training split that exist on disk, in index order."""
-    train = index.loc[index["split"] == "train", "avatar_id"].tolist()
-    return [avatar_id for avatar_id in train if avatar_id in avatars]
-
-
-def heldout_first(avatar_index: pd.DataFrame, available: set[str]) -> list[str]:
-    """Available avatar ids, held-out ones first (never in the phase-1 set), then training ones,
-    then any not in the index (imported avatars)."""
-    split_rank = avatar_index["split"].map({"heldout": 0}).fillna(1)
-    ordered = avatar_index.assign(rank=split_rank).sort_values(["rank", "avatar_id"])
-    listed = [i for i in ordered["avatar_id"] if i in available]
-    return listed + sorted(available - set(listed))
-
-
 def plan_shared_decoder(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFrame,
                         fit: dict[str, Any], render_backend: dict[str, Any]) -> SharedDecoderJob:
     """Phase 1 over the first ``fit.phase1.avatars`` training avatars (deferred, resumable)."""
-    chosen = train_avatar_ids(avatars, avatar_index)[: fit["phase1"]["avatars"]]
-    if not chosen:
-        raise ValueError("no training avatars to fit: run `kedro run --pipeline render` first")
-    return shared_decoder_job(
-        avatar_folders={i: str(avatars[i].folder) for i in chosen},
-        avatar_fingerprints={i: str(avatars[i].meta().get("fingerprint")) for i in chosen},
-        decoder_config=DecoderConfig(**fit["decoder"]),
-        settings=fit_settings(fit, "phase1"),
-        scene=scene_settings(fit, render_backend),
-        steps=fit["phase1"]["steps"],
-        avatars_per_step=fit["phase1"]["avatars_per_step"],
-        seed=fit["seed"],
-    )
+    return fit_plans.plan_shared_decoder(avatars, avatar_index, fit,
+                                         scene_settings(fit, render_backend))
 
 
 def plan_plane_fits(avatars: dict[str, AvatarFolderReader], shared_decoder: SharedDecoderFit,
                     fit: dict[str, Any], render_backend: dict[str, Any]) -> PlaneFitBatch:
     """Phase 2 for every avatar (train and held out); phase-1 avatars keep their planes."""
-    settings = fit_settings(fit, "phase2")
-    scene = scene_settings(fit, render_backend)
-    decoder_hash = shared_decoder.fingerprint
-    jobs = tuple(
-        PlaneFitJob(
-            avatar_id=avatar_id,
-            avatar_folder=str(reader.folder),
-            fingerprint=plane_fit_fingerprint(
-                decoder_hash, settings, fit["phase2"]["steps"],
-                str(reader.meta().get("fingerprint")), fit["seed"] + number, scene is not None,
-                fit["phase2"]["avatars_per_step"],
-            ),
-            seed=fit["seed"] + number,
-        )
-        for number, (avatar_id, reader) in enumerate(sorted(avatars.items()))
-    )
-    return PlaneFitBatch(
-        jobs=jobs,
-        decoder_config=shared_decoder.decoder.config,
-        decoder_state={k: v.clone() for k, v in shared_decoder.decoder.state_dict().items()},
-        settings=settings,
-        steps=fit["phase2"]["steps"],
-        scene=scene,
-        processes=fit["phase2"]["processes"],
-        avatars_per_step=fit["phase2"]["avatars_per_step"],
-        threads_per_process=fit["phase2"]["threads_per_process"],
-        precomputed=dict(shared_decoder.planes),
-        start=mean_planes(list(shared_decoder.planes.values())) if fit["phase2"]["start_from_mean"]
-        else None,
-    )
+    return fit_plans.plan_plane_fits(avatars, shared_decoder, fit,
+                                     scene_settings(fit, render_backend))
 
 
 def evaluate_fits(avatars: dict[str, AvatarFolderReader], triplanes: Triplanes,

@@ -1,82 +1,35 @@
 """Nodes of the ``generate`` stage: unpack parameters, call the library, return values.
 
-``generate.mode`` picks where latents come from: ``unconditional`` (the prior), ``text``
-(``generate.prompt`` → prior), ``portrait`` (``generate.portrait``: an image file, or
-``astronaut`` for scikit-image's photograph; the tri-plane then refined so its frontal render
-matches it, ``generate.portrait_refine``) or ``edit`` (a ``generate.source``: ``avatar:<id>``,
-``portrait`` or ``text``, moved from ``generate.edit.source_text`` towards
-``generate.edit.edit_text``, then the edited tri-plane refined towards the edit text through
-CLIP (``generate.edit.refine``); the unedited result is written beside the edited one, and both
-descriptions hold the cosine of their frontal view to the edit text).
+``generate.mode`` picks where latents come from (:mod:`rodin_pipelines.generation.sources`):
+``unconditional`` (the prior), ``text`` (``generate.prompt`` → prior), ``portrait``
+(``generate.portrait``, then refined so its frontal render matches it,
+``generate.portrait_refine``) or ``edit`` (a ``generate.source`` moved from
+``generate.edit.source_text`` towards ``generate.edit.edit_text``, then refined towards the edit
+text through CLIP; the unedited result is written beside the edited one, and both descriptions
+hold the cosine of their frontal view to the edit text).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import torch
 from torch import Tensor
 
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_triplanes
-from rodin_pipelines.generation.latents import edited_latents, portrait_latent, prior_latents
+from rodin_pipelines.diffusion.networks import load_denoiser, load_prior
+from rodin_pipelines.generation.latents import edited_latents
 from rodin_pipelines.generation.outputs import GeneratedAvatar, realise
-from rodin_pipelines.generation.portrait import frame_portrait, read_portrait
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
 from rodin_pipelines.generation.portrait_refinement import refine_towards_portrait
+from rodin_pipelines.generation.sources import MODES, portrait_image, source_latents
 from rodin_pipelines.generation.text_guided_refinement import refine_towards_text
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
-from rodin_pipelines.pipelines.diffusion.nodes import load_denoiser
-from rodin_pipelines.pipelines.encoder.nodes import loaded_clip
-from rodin_pipelines.pipelines.encoder.prior_nodes import load_prior
+from rodin_pipelines.models.clip_loader import load_trained_clip
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.turntable import azimuth_cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
-
-MODES = ("unconditional", "text", "portrait", "edit")
-ASTRONAUT = "astronaut"
-
-
-def portrait_image(source: str, size: int) -> Tensor:
-    """The framed portrait ``(size, size, 4)`` of a file path, or of ``astronaut``."""
-    if source == ASTRONAUT:
-        from skimage import data
-
-        photo = data.astronaut()
-        rgba = np.concatenate([photo, np.full(photo.shape[:2] + (1,), 255, np.uint8)], axis=-1)
-    else:
-        rgba = read_portrait(source)
-    return frame_portrait(rgba, size)
-
-
-def source_latents(source: str, generate: dict[str, Any], clip: Any, prior: Any,
-                   statistics: dict[str, Tensor], avatar_embeddings: dict[str, Tensor],
-                   portrait: Tensor | None, prior_sampling: dict[str, Any]) -> Tensor:
-    """``(count, D)`` latents for ``source``: ``unconditional``, ``text``, ``portrait`` (the
-    framed ``portrait``) or ``avatar:<id>``."""
-    count = generate["count"]
-    if source.startswith("avatar:"):
-        avatar_id = source.removeprefix("avatar:")
-        if avatar_id not in avatar_embeddings:
-            raise ValueError(f"no avatar '{avatar_id}' in the encoder's embeddings; pick one of "
-                             f"data/04_feature/clip_embeddings.safetensors' ids, e.g. "
-                             f"{sorted(avatar_embeddings)[:3]}")
-        return avatar_embeddings[avatar_id][:1].expand(count, -1)
-    if source == "portrait":
-        return portrait_latent(clip, portrait).expand(count, -1)
-    if source in ("unconditional", "text"):
-        prompt = generate["prompt"] if source == "text" else None
-        if source == "text" and not (prompt or "").strip():
-            raise ValueError("generate.mode=text needs a prompt: --params "
-                             "\"generate.prompt='a smiling woman with long red hair'\"")
-        return prior_latents(prior, statistics, count, clip, prompt,
-                             sampler=prior_sampling["sampler"], steps=prior_sampling["steps"],
-                             guidance_scale=prior_sampling["guidance_scale"],
-                             seed=generate["seed"])
-    raise ValueError(f"unknown generate source '{source}'; choose one of {MODES[:3]} or "
-                     "avatar:<id>")
 
 
 def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dict[str, Tensor],
@@ -91,12 +44,13 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
     if mode not in MODES:
         raise ValueError(f"generate.mode must be one of {MODES}, got '{mode}'")
     size = render["views"]["image_size"]
-    clip = loaded_clip(clip_weights, encoder)
-    prior, statistics = load_prior(embedding_prior, encoder)
+    clip = load_trained_clip(clip_weights, encoder["clip"]["architecture"])
+    prior, statistics = load_prior(embedding_prior, encoder["prior"])
     source = generate["edit"]["source"] if mode == "edit" else mode
     portrait = portrait_image(generate["portrait"], size) if source == "portrait" else None
-    latents = source_latents(source, generate, clip, prior, statistics, avatar_embeddings,
-                             portrait, encoder["prior"]["sampling"])
+    latents = source_latents(source, generate["count"], generate.get("prompt"), generate["seed"],
+                             clip, prior, statistics, avatar_embeddings, portrait,
+                             encoder["prior"]["sampling"])
     batches = {"": latents}
     if mode == "edit":
         edit = generate["edit"]
