@@ -10,7 +10,7 @@ import torch
 
 from rodin_pipelines.avatars.attributes import Glasses, Hat, sample_attributes
 from rodin_pipelines.avatars.folder import FRONTAL_SPLIT, TRAIN_SPLIT, AvatarViews
-from rodin_pipelines.configuration import load_parameters
+from rodin_pipelines.settings import load_parameters
 from rodin_pipelines.evaluation.attribute_augmentation import (
     AttributeAugmentation,
     augmented,
