@@ -26,6 +26,7 @@ from rodin_pipelines.evaluation.attribute_network import (
     image_features,
     load_attribute_network,
     predict_attributes,
+    predict_avatar_attributes,
     save_attribute_network,
     train_attribute_network,
 )
@@ -55,14 +56,18 @@ def test_classes_come_from_the_attribute_enums():
 
 def test_labels_are_enum_positions_and_face_attributes_masked_off_face():
     attributes = next(a for a in (sample_attributes(s) for s in range(200))
-                      if a.glasses is Glasses.SQUARE and a.hat is Hat.BEANIE)
+                      if a.glasses is Glasses.SQUARE and a.hat is Hat.NONE)
     labels = view_labels(attributes.to_dict(), torch.tensor([True, False]))
     classes = attribute_classes()
     front = {name: classes[name][code] for name, code in zip(ATTRIBUTES, labels[0].tolist())}
     assert front == {name: getattr(attributes, name).value for name in ATTRIBUTES}
     back = dict(zip(ATTRIBUTES, labels[1].tolist()))
     assert back["glasses"] == back["facial_hair"] == MASKED
-    assert back["hat"] == 2 and back["hair_colour"] == labels[0, 0]
+    assert back["hat"] == 0 and back["hair_colour"] == labels[0, 0]
+    assert back["hairstyle"] == labels[0, 1]  # no hat: the style is labelled on every view
+    hatted = next(a for a in (sample_attributes(s) for s in range(200)) if a.hat is Hat.CAP)
+    hidden = dict(zip(ATTRIBUTES, view_labels(hatted.to_dict(), torch.tensor([True]))[0].tolist()))
+    assert hidden["hairstyle"] == MASKED and hidden["hat"] == 1  # a cap hides the hairstyle
     assert (view_labels({}, torch.tensor([True])) == MASKED).all()  # imported: nothing known
 
 
@@ -104,6 +109,21 @@ def test_logits_and_features_have_the_documented_shapes():
     features = image_features(network, images, batch_size=2)
     assert features.shape == (5, 24) and features.min() >= 0  # after a ReLU
     assert torch.allclose(features, network.features(images), atol=1e-6)
+
+
+def test_avatar_predictions_average_log_probabilities_over_views():
+    classes = {"hairstyle": ("short", "bun"), "glasses": ("none", "round")}
+    network = AttributeNetwork(AttributeNetworkConfig(classes, 8, (4,), 2)).eval()
+    # Logits read off the image: view 0 says short weakly, view 1 says bun strongly; glasses
+    # the opposite way round, but view 1 is a back view where glasses do not count.
+    logits = {"hairstyle": torch.tensor([[1.0, 0.0], [0.0, 5.0]]),
+              "glasses": torch.tensor([[1.0, 0.0], [0.0, 5.0]])}
+    network.forward = lambda images: logits  # type: ignore[method-assign]
+    images = torch.zeros(2, 3, 8, 8)
+    averaged = predict_avatar_attributes(network, images, views=2,
+                                         face_visible=torch.tensor([True, False]))
+    assert averaged == {"hairstyle": torch.tensor([1]), "glasses": torch.tensor([0])}
+    assert predict_avatar_attributes(network, images, views=2)["glasses"] == torch.tensor([1])
 
 
 def separable_task(count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from rodin_pipelines.atomic_files import atomic_write_bytes, atomic_write_json
 from rodin_pipelines.evaluation.attribute_augmentation import AttributeAugmentation, augmented
-from rodin_pipelines.evaluation.attribute_views import MASKED, attribute_classes
+from rodin_pipelines.evaluation.attribute_views import FACE_ATTRIBUTES, MASKED, attribute_classes
 
 WEIGHTS_FILE = "attribute_network.safetensors"
 CONFIG_FILE = "attribute_network.json"
@@ -180,7 +180,7 @@ def train_attribute_network(images: Tensor, labels: Tensor, settings: AttributeN
         schedule.step()
         log.append({"step": float(step), "loss": float(loss.detach()),
                     **{f"loss_{name}": float(value.detach()) for name, value in losses.items()}})
-        bar.set_postfix(loss=f"{float(loss):.3f}", refresh=False)
+        bar.set_postfix(loss=f"{log[-1]['loss']:.3f}", refresh=False)
     return network.eval(), log
 
 
@@ -193,6 +193,35 @@ def predict_attributes(network: AttributeNetwork, images: Tensor, batch_size: in
               for start in range(0, len(images), batch_size)]
     return {name: torch.cat([chunk[name] for chunk in logits]).argmax(-1)
             for name in network.config.classes}
+
+
+@torch.no_grad()
+def predict_avatar_attributes(network: AttributeNetwork, images: Tensor, views: int,
+                              face_visible: Tensor | None = None, batch_size: int = 256
+                              ) -> dict[str, Tensor]:
+    """One prediction per avatar ``{attribute: (B,) long}`` from ``views`` consecutive views of
+    each, ``(B·V, 3, H, W)``: the class of the highest mean log-probability over its views.
+
+    A bun or a ponytail is seen from behind, glasses from the front: several views of an
+    avatar say more than one. ``face_visible`` ``(B·V,)`` bool: face attributes
+    (:data:`~rodin_pipelines.evaluation.attribute_views.FACE_ATTRIBUTES`) average only over
+    views that show the face (the network never learnt them elsewhere); ``None``: all do.
+    """
+    network.eval()
+    if len(images) % views:
+        raise ValueError(f"{len(images)} images are not {views} views per avatar")
+    logits = [network(images[start:start + batch_size])
+              for start in range(0, len(images), batch_size)]
+    shown = torch.ones(len(images), dtype=torch.bool) if face_visible is None else face_visible
+    predictions = {}
+    for name in network.config.classes:
+        log_probabilities = torch.cat([chunk[name] for chunk in logits]).log_softmax(-1)
+        weights = (shown if name in FACE_ATTRIBUTES else torch.ones_like(shown)).float()
+        weights = weights.reshape(-1, views, 1)
+        mean = (log_probabilities.reshape(-1, views, log_probabilities.shape[-1]) * weights
+                ).sum(1) / weights.sum(1).clamp_min(1.0)
+        predictions[name] = mean.argmax(-1)
+    return predictions
 
 
 @torch.no_grad()

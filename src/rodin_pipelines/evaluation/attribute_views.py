@@ -8,7 +8,8 @@ included) and a label row ``(A,)`` over :data:`ATTRIBUTES`, a class index into
 :func:`attribute_classes` or :data:`MASKED`.
 
 A face attribute (:data:`FACE_ATTRIBUTES`) is masked on views that do not show the face, as the
-CLIP's attribute pre-training masks it; avatars without attributes (imported) are all masked.
+CLIP's attribute pre-training masks it; the hairstyle is masked under a hat
+(:data:`HAT_HIDDEN_ATTRIBUTES`); avatars without attributes (imported) are all masked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 import torch
 from torch import Tensor
 
-from rodin_pipelines.avatars.attributes import AvatarAttributes, categorical_attribute_types
+from rodin_pipelines.avatars.attributes import AvatarAttributes, Hat, categorical_attribute_types
 from rodin_pipelines.avatars.folder import AvatarViews
 from rodin_pipelines.evaluation.generative_metrics import WHITE, rgba_to_rgb_batch
 from rodin_pipelines.rendering.cameras import azimuth_from_face
@@ -35,6 +36,9 @@ FACE_ATTRIBUTES = (*(a for a in ATTRIBUTES if a in FACE_ONLY_ATTRIBUTES), "facia
 """Labelled only on views that show the face: the CLIP's face-only attributes, and facial hair,
 which the back of the head hides (captions of back views may still name a beard, which is why
 the captions' list does not hold it)."""
+HAT_HIDDEN_ATTRIBUTES = ("hairstyle",)
+"""Labelled only on avatars without a hat: a cap, beanie or top hat covers the styled part of
+the hair (a bald head and a short cut look the same under a beanie)."""
 BACKGROUND = WHITE
 """Colour transparent pixels are composited on, for training and for every scored image."""
 MASKED = -1
@@ -53,17 +57,27 @@ def attribute_classes() -> dict[str, tuple[str, ...]]:
 
 def view_labels(attributes: Mapping[str, object], face_visible: Tensor) -> Tensor:
     """Labels ``(V, A)`` of ``V`` views of one avatar: its attribute codes on every view,
-    :data:`MASKED` for face attributes where ``face_visible`` ``(V,)`` is false, and everywhere
-    when ``attributes`` is empty (an imported avatar)."""
+    :data:`MASKED` for face attributes where ``face_visible`` ``(V,)`` is false, for
+    :data:`HAT_HIDDEN_ATTRIBUTES` when it wears a hat, and everywhere when ``attributes`` is
+    empty (an imported avatar)."""
     if not attributes:
         return torch.full((len(face_visible), len(ATTRIBUTES)), MASKED, dtype=torch.long)
     codes = attribute_codes(AvatarAttributes.from_dict(dict(attributes)), identity=0)
     row = codes[[CONSTRAINED_ATTRIBUTES.index(name) for name in ATTRIBUTES]]
+    if attributes["hat"] != Hat.NONE:
+        row[[ATTRIBUTES.index(name) for name in HAT_HIDDEN_ATTRIBUTES]] = MASKED
     labels = row.repeat(len(face_visible), 1)
     face_columns = [ATTRIBUTES.index(name) for name in FACE_ATTRIBUTES]
     labels[:, face_columns] = torch.where(face_visible[:, None], labels[:, face_columns],
                                           torch.tensor(MASKED))
     return labels
+
+
+def face_visible_from_cameras(camera_to_world: Tensor,
+                              degrees: float = FACE_VISIBLE_DEGREES) -> Tensor:
+    """Whether each camera ``(B, 4, 4)`` sees the face ``(B,)`` bool: within ``degrees`` of
+    azimuth from it (for generated renders, whose cameras are known, as for real ones)."""
+    return azimuth_from_face(camera_to_world).abs() <= degrees
 
 
 def rgb_views(rgba: Tensor) -> Tensor:
@@ -97,7 +111,7 @@ def labelled_views(avatars: Mapping[str, Callable[[], AvatarViews]], avatar_ids:
         if not frames:
             continue
         cameras = torch.stack([avatar.transforms.frames[i].camera_to_world for i in frames])
-        face_visible = azimuth_from_face(cameras).abs() <= face_visible_degrees
+        face_visible = face_visible_from_cameras(cameras, face_visible_degrees)
         images.append(rgb_views(avatar.images[frames]))
         labels.append(view_labels(avatar.attributes, face_visible))
     if not images:
