@@ -32,18 +32,8 @@ import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
-from rodin_pipelines.diffusion.conditioning_augmentation import (downsample_rolled_out,
-                                                                   upsampler_context)
-from rodin_pipelines.evaluation.cascade_fidelity import (frontal_psnr_per_avatar,
-                                                         own_rank_by_mse, top1)
-from rodin_pipelines.diffusion.networks import load_denoiser
-from rodin_pipelines.training.diffusion_training import (collect_triplane_examples, data_sizes,
-                                                         frontal_cameras, train_diffusion_model)
-from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
-from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet
-from rodin_pipelines.triplane.layout import roll_in
-from rodin_pipelines.triplane.normalisation import denormalise_planes
+from rodin_pipelines.evaluation.cascade_checks import cascade_fidelity, train_cascade
+from rodin_pipelines.training.diffusion_training import collect_triplane_examples
 
 
 def project_inputs(env: str) -> dict[str, Any]:
@@ -71,73 +61,6 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
     return params
 
 
-def train_both(inputs: dict[str, Any], params: dict[str, Any], avatars: int | None,
-               workdir: Path) -> tuple[list, dict[str, Any], dict[str, float]]:
-    diffusion = copy.deepcopy(params["diffusion"])
-    diffusion["max_avatars"] = avatars
-    diffusion["gallery"]["every_n_steps"] = 0
-    for name in ("base", "upsampler"):
-        diffusion[name]["trainer"]["checkpoint_dir"] = str(workdir / name)
-        diffusion[name]["trainer"]["resume"] = None
-    examples = collect_triplane_examples(inputs["triplanes"], inputs["avatar_embeddings"],
-                                         inputs["avatar_index"], inputs["avatars"], diffusion)
-    timings, weights = {}, {}
-    for name in ("base", "upsampler"):
-        start = time.perf_counter()
-        weights[name] = train_diffusion_model(examples, inputs["plane_statistics"],
-                                              inputs["shared_decoder"], diffusion[name],
-                                              diffusion, params["render"])
-        timings[f"{name}_training_seconds"] = time.perf_counter() - start
-    sizes = data_sizes(examples)
-    models = {name: load_denoiser(weights[name], diffusion[name], diffusion, sizes)
-              for name in ("base", "upsampler")}
-    return examples, {"models": models, "diffusion": diffusion, "sizes": sizes}, timings
-
-
-def measure(planes: list[torch.Tensor], latents: torch.Tensor, trained: dict[str, Any],
-            inputs: dict[str, Any], params: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Cascade, base-alone and upsampler-alone fidelity for avatars with fitted ``planes``."""
-    diffusion, sizes, models = trained["diffusion"], trained["sizes"], trained["models"]
-    statistics = inputs["plane_statistics"]
-    settings = SamplingSettings(**diffusion["sampling"])
-    r, big = diffusion["base_resolution"], sizes["fitted_resolution"]
-    truth_rolled = torch.stack([TriplaneDiffusionSet.normalised_rolled(p, statistics)
-                                for p in planes])
-    truth_low = downsample_rolled_out(truth_rolled, r)
-    generator = torch.Generator().manual_seed(seed)
-    low = sample_base(models["base"], latents, len(planes), sizes["channels"], r, settings,
-                      generator)
-    high = sample_upsampler(models["upsampler"], low, latents, big, settings, generator)
-    upsampled_truth = sample_upsampler(models["upsampler"], truth_low, latents, big, settings,
-                                       generator)
-    camera = frontal_cameras(params["render"], params["render"]["views"]["image_size"])
-    render = VolumeRenderSettings(**diffusion["gallery"]["render"])
-    decoder = inputs["shared_decoder"].decoder
-    truth = torch.stack([p.float() for p in planes])
-
-    def psnr(rolled: torch.Tensor) -> list[float]:
-        return frontal_psnr_per_avatar(denormalise_planes(roll_in(rolled), statistics), truth,
-                                       decoder, camera, render)
-
-    own = torch.arange(len(planes))
-    cascade_psnr = psnr(high)
-    return {
-        "avatars": len(planes),
-        "cascade_frontal_psnr": cascade_psnr,
-        "cascade_frontal_psnr_mean": sum(cascade_psnr) / len(cascade_psnr),
-        "cascade_frontal_psnr_min": min(cascade_psnr),
-        "cascade_own_top1_mse": top1(own_rank_by_mse(downsample_rolled_out(high, r), truth_low,
-                                                     own)),
-        "base_own_top1_mse": top1(own_rank_by_mse(low, truth_low, own)),
-        "base_relative_mse": float((low - truth_low).pow(2).mean() / truth_low.var()),
-        "base_alone_frontal_psnr_mean": float(torch.tensor(
-            psnr(upsampler_context(low, big))).mean()),
-        "truth_low_bilinear_frontal_psnr_mean": float(torch.tensor(
-            psnr(upsampler_context(truth_low, big))).mean()),
-        "upsampler_alone_frontal_psnr_mean": float(torch.tensor(psnr(upsampled_truth)).mean()),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -159,8 +82,12 @@ def main() -> None:
     if args.upsampler_steps:
         overrides.append(f"diffusion.upsampler.trainer.max_steps={args.upsampler_steps}")
     params = apply_overrides(inputs["params"], overrides)
+    diffusion = {**params["diffusion"], "max_avatars": avatars}
+    examples = collect_triplane_examples(inputs["triplanes"], inputs["avatar_embeddings"],
+                                         inputs["avatar_index"], inputs["avatars"], diffusion)
     with tempfile.TemporaryDirectory() as workdir:
-        examples, trained, timings = train_both(inputs, params, avatars, Path(workdir))
+        cascade = train_cascade(examples, inputs["plane_statistics"], inputs["shared_decoder"],
+                                diffusion, params["render"], Path(workdir))
     if args.mode == "memorise":
         planes = [e.planes for e in examples]
         latents = torch.stack([e.latent.float() for e in examples])
@@ -171,9 +98,11 @@ def main() -> None:
         planes = [inputs["triplanes"][i]()[0] for i in heldout]
         latents = torch.stack([inputs["avatar_embeddings"][i][0].float() for i in heldout])
     start = time.perf_counter()
-    result = measure(planes, latents, trained, inputs, params, args.seed)
-    result.update(timings, mode=args.mode, training_avatars=len(examples),
-                  overrides=overrides, sampling_seconds=time.perf_counter() - start)
+    result = cascade_fidelity(planes, latents, cascade, inputs["plane_statistics"],
+                              inputs["shared_decoder"], params["render"], args.seed)
+    result.update({f"{name}_training_seconds": s for name, s in cascade.training_seconds.items()},
+                  mode=args.mode, training_avatars=len(examples), overrides=overrides,
+                  sampling_seconds=time.perf_counter() - start)
     if args.mode == "memorise":
         result["passes_25db_each"] = result["cascade_frontal_psnr_min"] >= 25.0
     out = args.out or Path(f"benchmarks/results/cascade_{args.mode}.json")
