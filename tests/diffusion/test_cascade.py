@@ -15,10 +15,11 @@ from rodin_pipelines.diffusion.cascade import (
 from rodin_pipelines.diffusion.denoiser import Denoiser
 from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings
 from rodin_pipelines.triplane.layout import roll_out
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 
 CHANNELS, BASE_RESOLUTION, RESOLUTION = 2, 4, 8
 SCHEDULE = NoiseSchedule(ScheduleSettings(steps=100))
-STATISTICS = {"mean": torch.tensor([10.0, -1.0]), "std": torch.tensor([2.0, 0.5])}
+STATISTICS = PlaneStatistics(mean=torch.tensor([10.0, -1.0]), std=torch.tensor([2.0, 0.5]))
 PLANE_VALUES = torch.tensor([1.0, 2.0, 3.0])  # what the toy base model puts on XY, XZ, YZ
 
 
@@ -61,7 +62,7 @@ def _expected(plane_values: Tensor, scale: Tensor) -> Tensor:
     """``(B, 3, C, R, R)``: plane p, channel c of avatar b is ``plane_values[p] · scale[b]``,
     de-normalised with ``STATISTICS``."""
     normalised = plane_values.view(1, 3, 1, 1, 1) * scale.view(-1, 1, 1, 1, 1)
-    std, mean = STATISTICS["std"].view(1, 1, -1, 1, 1), STATISTICS["mean"].view(1, 1, -1, 1, 1)
+    std, mean = STATISTICS.std.view(1, 1, -1, 1, 1), STATISTICS.mean.view(1, 1, -1, 1, 1)
     return (normalised * std + mean).expand(-1, 3, CHANNELS, RESOLUTION, RESOLUTION)
 
 
@@ -130,12 +131,12 @@ def test_gaussian_baseline_draws_with_each_texels_mean_and_std() -> None:
     # Two avatars; in normalised units (mean 10 / -1, std 2 / 0.5 per channel) they are -1 and
     # +1 everywhere, so every texel is drawn from N(0, 2) (unbiased std of {-1, 1} is √2) and
     # comes back as channel mean + channel std · N(0, 2).
-    low = (-1.0 * STATISTICS["std"] + STATISTICS["mean"]).view(1, CHANNELS, 1, 1)
-    high = (1.0 * STATISTICS["std"] + STATISTICS["mean"]).view(1, CHANNELS, 1, 1)
+    low = (-1.0 * STATISTICS.std + STATISTICS.mean).view(1, CHANNELS, 1, 1)
+    high = (1.0 * STATISTICS.std + STATISTICS.mean).view(1, CHANNELS, 1, 1)
     training = [low.expand(3, -1, 4, 4), high.expand(3, -1, 4, 4)]
     baseline = gaussian_baseline_triplanes(training, 2000, STATISTICS, seed=0)
-    normalised = (baseline - STATISTICS["mean"].view(1, 1, -1, 1, 1)) \
-        / STATISTICS["std"].view(1, 1, -1, 1, 1)
+    normalised = (baseline - STATISTICS.mean.view(1, 1, -1, 1, 1)) \
+        / STATISTICS.std.view(1, 1, -1, 1, 1)
     assert abs(float(normalised.mean())) < 0.01
     assert float(normalised.std()) == pytest.approx(2 ** 0.5, rel=0.01)
     rolled = roll_out(normalised)  # the draws are independent across texels
