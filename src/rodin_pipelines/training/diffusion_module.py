@@ -56,7 +56,7 @@ class DiffusionSystem(pl.LightningModule):
         auxiliary_loss / auxiliary_weight: an extra loss on the predicted ``x0`` (not saved in
             hyperparameters; the caller rebuilds it).
         data_fingerprint: hash of the training data, so ``resume: last`` never continues a
-            model trained on other data (:mod:`.data_fingerprint`).
+            model trained on other data (:func:`rodin_pipelines.fingerprints.data_fingerprint`).
         latent_statistics: ``{"mean", "std"}`` ``(D,)`` of the training latents, which the
             network standardises e with (stored in its weights, so not a hyperparameter).
     """
