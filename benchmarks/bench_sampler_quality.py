@@ -26,6 +26,7 @@ from rodin_pipelines.diffusion.samplers import SamplerName, sample
 from rodin_pipelines.evaluation.frechet import frechet_distance
 from rodin_pipelines.diffusion.networks import load_denoiser
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.storage import load_triplane
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +42,8 @@ def main() -> None:
     args = parser.parse_args()
     params = load_parameters(ROOT / "conf", "base")
     diffusion = params["diffusion"]
-    statistics = load_file(ROOT / "data/06_models/plane_statistics.safetensors")
+    statistics = PlaneStatistics.from_dict(
+        load_file(ROOT / "data/06_models/plane_statistics.safetensors"))
     files = sorted((ROOT / "data/04_feature/triplanes").glob("*.safetensors"))
     training = torch.stack([TriplaneDiffusionSet.normalised_rolled(
         load_triplane(f)[0], statistics, diffusion["base_resolution"]) for f in files])

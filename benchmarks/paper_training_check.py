@@ -34,6 +34,7 @@ from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.training.checkpoints import LAST
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneExample
 from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 from rodin_pipelines.triplane.supervision import FitTarget
 
@@ -86,8 +87,8 @@ def checkpoint_step(folder: Path, name: str) -> int:
 def check_model(params: dict, name: str, steps: int, folder: Path, devices: int,
                 precision: str | None) -> dict:
     examples = params["_examples"]
-    statistics = {"mean": torch.zeros(examples[0].planes.shape[1]),
-                  "std": torch.ones(examples[0].planes.shape[1])}
+    channels = examples[0].planes.shape[1]
+    statistics = PlaneStatistics(mean=torch.zeros(channels), std=torch.ones(channels))
     decoder = SharedDecoderFit(TriplaneDecoder(DecoderConfig(**params["fit"]["decoder"])), {})
     report: dict = {}
     for call, (total, gallery) in enumerate(((steps, True), (2 * steps, False))):

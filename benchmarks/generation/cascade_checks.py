@@ -49,7 +49,7 @@ def project_inputs(env: str) -> dict[str, Any]:
 
 
 def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """``diffusion.base.diffusion.learning_rate=1e-3`` style overrides (YAML values)."""
+    """``diffusion.base.diffusion.optimiser.lr=1e-3`` style overrides (YAML values)."""
     params = copy.deepcopy(params)
     for item in overrides:
         key, value = item.split("=", 1)

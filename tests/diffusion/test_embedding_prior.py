@@ -14,7 +14,7 @@ from rodin_pipelines.diffusion.embedding_prior_sampling import (
     standardise,
 )
 from rodin_pipelines.evaluation.frechet import frechet_distance
-from rodin_pipelines.training.diffusion_module import DiffusionSystem
+from rodin_pipelines.training.diffusion_module import DEFAULT_OPTIMISER, DiffusionSystem
 from rodin_pipelines.training.prior_data import EmbeddingTextPairs
 
 DIM, CLASSES, PER_CLASS = 16, 4, 64
@@ -43,7 +43,8 @@ def trained_prior():
     pairs = EmbeddingTextPairs(standardise(images, statistics), [texts[k:k + 1] for k in labels])
     torch.manual_seed(0)
     system = DiffusionSystem(prior_network(), {"steps": 1000}, parameterisation="x0",
-                             condition_dropout=0.2, learning_rate=2e-3, ema_decay=0.99)
+                             condition_dropout=0.2, optimiser={**DEFAULT_OPTIMISER, "lr": 2e-3},
+                             ema_decay=0.99)
     trainer = pl.Trainer(max_steps=1500, accelerator="cpu", logger=False,
                          enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False)

@@ -30,6 +30,7 @@ from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.datasets.fit_files import (
+    PlaneStatisticsDataset,
     SharedDecoderDataset,
     TensorFileDataset,
     TriplaneFolderDataset,
@@ -64,11 +65,12 @@ def profile_parameters(folder: Path) -> dict:
 
 def catalog_in(folder: Path, params: dict) -> DataCatalog:
     files = {name: TensorFileDataset(str(folder / f"{name}.safetensors")) for name in (
-        "plane_statistics", "clip_weights", "avatar_embeddings", "caption_embeddings",
+        "clip_weights", "avatar_embeddings", "caption_embeddings",
         "embedding_prior", "base_model_weights", "upsampler_model_weights",
         "no_aware_conv_base_model_weights", "no_aware_conv_upsampler_model_weights")}
     datasets = {
         **files,
+        "plane_statistics": PlaneStatisticsDataset(str(folder / "plane_statistics.safetensors")),
         "avatars": AvatarFolderDataset(str(folder / "avatars"), progress=False),
         "avatar_index": CSVDataset(filepath=str(folder / "index.csv"), save_args={"index": False}),
         "clip_avatars": AvatarFolderDataset(str(folder / "clip_avatars"), progress=False),
@@ -253,7 +255,7 @@ def test_portrait_refinement_brings_the_frontal_render_towards_the_portrait(diff
     settings = VolumeRenderSettings(**generate["render"])
     torch.manual_seed(0)
     refined = refine_towards_portrait(planes, decoder, front, portrait, settings,
-                                      catalog.load("plane_statistics")["std"],
+                                      catalog.load("plane_statistics").std,
                                       RefinementSettings(steps=30, learning_rate=0.1, anchor_weight=0.01,
                                                          offset_resolution=8))
 
@@ -283,7 +285,7 @@ def test_text_guided_refinement_raises_the_red_hair_clip_score(diffused):
     source, target = "a person", "a person with red hair"
     torch.manual_seed(0)  # ray jitter
     refined = refine_towards_text(planes, decoder, clip, rig, settings, source, target,
-                                  catalog.load("plane_statistics")["std"],
+                                  catalog.load("plane_statistics").std,
                                   RefinementSettings(**generate["edit"]["refine"]))
     front = Cameras(rig_frontal_camera(rig), rig.fov_x, 32, 32)
     text = embed_texts(clip, [target])[0]

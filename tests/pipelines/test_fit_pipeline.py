@@ -11,8 +11,8 @@ from kedro_datasets.pandas import CSVDataset
 from rodin_pipelines.settings import load_parameters
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.datasets.fit_files import (
+    PlaneStatisticsDataset,
     SharedDecoderDataset,
-    TensorFileDataset,
     TriplaneFolderDataset,
 )
 from rodin_pipelines.datasets.mesh_files import MeshFolderDataset
@@ -33,7 +33,7 @@ def catalog_in(folder: Path, params: dict) -> DataCatalog:
         "avatar_index": CSVDataset(filepath=str(folder / "index.csv"), save_args={"index": False}),
         "shared_decoder": SharedDecoderDataset(str(folder / "decoder")),
         "triplanes": TriplaneFolderDataset(str(folder / "triplanes"), progress=False),
-        "plane_statistics": TensorFileDataset(str(folder / "stats.safetensors")),
+        "plane_statistics": PlaneStatisticsDataset(str(folder / "stats.safetensors")),
         "fit_meshes": MeshFolderDataset(str(folder / "meshes"), artifact_path=None),
     }
     for name, value in {"render": params["render"], "fit": params["fit"]}.items():
@@ -79,8 +79,8 @@ def test_fit_quality_metrics_pictures_statistics_and_meshes(fitted):
     assert grid.dtype == np.uint8 and grid.ndim == 3
     assert outputs["fit_loss_curves"].shape[-1] == 3
     stats = catalog.load("plane_statistics")
-    assert stats["mean"].shape == (params["fit"]["decoder"]["channels"],)
-    assert (stats["std"] > 0).all()
+    assert stats.mean.shape == (params["fit"]["decoder"]["channels"],)
+    assert (stats.std > 0).all()
     meshes = list((folder / "meshes").glob("*.glb"))
     assert len(meshes) == params["fit"]["meshes"]["avatars"]
 

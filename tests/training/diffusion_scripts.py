@@ -11,7 +11,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import Dataset
 
-from rodin_pipelines.training.diffusion_module import DiffusionSystem
+from rodin_pipelines.training.diffusion_module import DEFAULT_OPTIMISER, DiffusionSystem
 from rodin_pipelines.training.step_loader import step_loader
 from rodin_pipelines.training.trainer_factory import TrainerSettings, build_trainer, fit_resumably
 
@@ -45,8 +45,8 @@ class SmoothTriplanes(Dataset):
 
 
 def tiny_system(**changes) -> DiffusionSystem:
-    options = dict(parameterisation="eps", condition_dropout=0.2, learning_rate=2e-3,
-                   ema_decay=0.9)
+    options = dict(parameterisation="eps", condition_dropout=0.2,
+                   optimiser={**DEFAULT_OPTIMISER, "lr": 2e-3}, ema_decay=0.9)
     return DiffusionSystem(tiny_unet(), {"steps": 100}, **{**options, **changes})
 
 

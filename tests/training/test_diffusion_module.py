@@ -14,12 +14,44 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from diffusion_scripts import SmoothTriplanes, tiny_system  # noqa: E402
+from diffusion_scripts import SmoothTriplanes, tiny_system, tiny_unet  # noqa: E402
 
 from rodin_pipelines.diffusion.denoiser import Condition  # noqa: E402
 from rodin_pipelines.diffusion.losses import diffusion_loss  # noqa: E402
-from rodin_pipelines.training.diffusion_module import TrainingDivergedError  # noqa: E402
+from rodin_pipelines.settings import load_parameters  # noqa: E402
+from rodin_pipelines.training.diffusion_module import (  # noqa: E402
+    DiffusionSystem,
+    TrainingDivergedError,
+)
 from rodin_pipelines.training.step_loader import step_loader  # noqa: E402
+
+
+CONF = HERE.parents[1] / "conf"
+
+
+@pytest.mark.parametrize(("env", "path", "lr", "weight_decay"), [
+    ("base", ("diffusion", "base"), 5e-4, 0.0),
+    ("base", ("diffusion", "upsampler"), 5e-4, 0.0),
+    ("base", ("encoder", "prior"), 1e-3, 0.0),
+    ("paper", ("diffusion", "base"), 5e-5, 0.01),  # overrides lr and decay, keeps the target
+])
+def test_the_configured_optimiser_is_adamw_over_the_network(env, path, lr, weight_decay) -> None:
+    block = load_parameters(CONF, env)[path[0]][path[1]]["diffusion"]["optimiser"]
+    system = tiny_system(optimiser=block)
+    optimiser = system.configure_optimizers()
+    assert type(optimiser) is torch.optim.AdamW
+    group = optimiser.param_groups[0]
+    assert (group["lr"], group["weight_decay"], group["betas"], group["eps"]) == \
+        (lr, weight_decay, (0.9, 0.999), 1e-8)
+    assert len(optimiser.param_groups) == 1
+    assert group["params"] == list(system.network.parameters())  # not the EMA copy
+
+
+def test_the_default_optimiser_is_adamw_without_weight_decay() -> None:
+    optimiser = DiffusionSystem(tiny_unet(), {"steps": 100}).configure_optimizers()
+    group = optimiser.param_groups[0]
+    assert type(optimiser) is torch.optim.AdamW
+    assert (group["lr"], group["weight_decay"]) == (1e-4, 0.0)  # AdamW's own default is 0.01
 
 
 def quiet_trainer(steps: int) -> pl.Trainer:

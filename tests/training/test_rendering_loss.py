@@ -10,6 +10,7 @@ from rodin_pipelines.training.rendering_loss import TriplaneRenderingLoss
 from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder
 from rodin_pipelines.triplane.field import BatchedTriplaneField
 from rodin_pipelines.triplane.layout import roll_in, roll_out
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 
 CHANNELS, RESOLUTION, RAYS = 4, 8, 16
 
@@ -39,7 +40,7 @@ def rendered_pixels(loss, planes, batch):
 def make_loss() -> tuple[TriplaneRenderingLoss, torch.Tensor]:
     torch.manual_seed(0)
     decoder = TriplaneDecoder(DecoderConfig(channels=CHANNELS, hidden=16, density_bias=0.0))
-    statistics = {"mean": torch.zeros(CHANNELS), "std": torch.ones(CHANNELS)}
+    statistics = PlaneStatistics(mean=torch.zeros(CHANNELS), std=torch.ones(CHANNELS))
     loss = TriplaneRenderingLoss(decoder, statistics,
                                  VolumeRenderSettings(coarse_samples=16, fine_samples=0))
     planes = roll_out(torch.randn(1, 3, CHANNELS, RESOLUTION, RESOLUTION))

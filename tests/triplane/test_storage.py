@@ -6,6 +6,7 @@ import torch
 from rodin_pipelines.errors import InputDataError
 from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder, decoder_fingerprint
 from rodin_pipelines.triplane.normalisation import (
+    PlaneStatistics,
     denormalise_planes,
     normalise_planes,
     plane_statistics,
@@ -61,3 +62,30 @@ def test_plane_statistics_normalise_to_unit_variance_and_invert():
     assert torch.allclose(per_channel.mean(dim=1), torch.zeros(2), atol=1e-5)
     assert torch.allclose(per_channel.std(dim=1, unbiased=False), torch.ones(2), atol=1e-4)
     assert torch.allclose(denormalise_planes(normalised[0], stats), planes[0], atol=1e-5)
+
+
+def test_plane_statistics_by_hand_and_through_their_file(tmp_path):
+    # Two one-channel avatars at R = 1: values 1, 2, 3 and 3, 4, 5 (one per plane), so the
+    # channel pools 6 values with mean 3 and population std sqrt(10/6).
+    planes = [torch.tensor([1.0, 2.0, 3.0]).view(3, 1, 1, 1),
+              torch.tensor([3.0, 4.0, 5.0]).view(3, 1, 1, 1)]
+    stats = plane_statistics(planes)
+    assert (stats.mean.tolist(), stats.count, stats.channels) == ([3.0], 6, 1)
+    assert stats.std.tolist() == pytest.approx([(10 / 6) ** 0.5])
+    assert stats.mean.dtype == stats.std.dtype == torch.float32
+
+    from rodin_pipelines.datasets.fit_files import PlaneStatisticsDataset, TensorFileDataset
+
+    path = str(tmp_path / "plane_statistics.safetensors")
+    PlaneStatisticsDataset(path).save(stats)
+    stored = TensorFileDataset(path).load()  # the file keeps its layout: three named tensors
+    assert set(stored) == {"mean", "std", "count"}
+    assert stored["count"].dtype == torch.int64 and int(stored["count"]) == 6
+    loaded = PlaneStatisticsDataset(path).load()
+    assert torch.equal(loaded.mean, stats.mean) and torch.equal(loaded.std, stats.std)
+    assert loaded.count == 6
+    with pytest.raises(ValueError, match=r"not a plane statistics file: \['std'\] missing"):
+        PlaneStatistics.from_dict({"mean": stats.mean, "count": torch.tensor(6)})
+    by_hand = PlaneStatistics(mean=torch.zeros(2), std=torch.ones(2))
+    assert set(by_hand.to_dict()) == {"mean", "std"}
+    assert PlaneStatistics.from_dict(by_hand.to_dict()).count is None

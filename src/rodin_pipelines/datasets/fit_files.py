@@ -13,6 +13,7 @@ from safetensors.torch import save as save_safetensors_bytes
 from torch import Tensor
 
 from rodin_pipelines.atomic_files import TEMPORARY_PREFIX, atomic_write_bytes, atomic_write_json
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.plane_jobs import (
     TRIPLANE_SUFFIX,
     PlaneFitBatch,
@@ -111,3 +112,13 @@ class TensorFileDataset(AbstractDataset[dict[str, Tensor], dict[str, Tensor]]):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath)}
+
+
+class PlaneStatisticsDataset(TensorFileDataset):
+    """:class:`PlaneStatistics` as a safetensors file of ``mean``, ``std`` and ``count``."""
+
+    def load(self) -> PlaneStatistics:  # type: ignore[override]
+        return PlaneStatistics.from_dict(super().load())
+
+    def save(self, data: PlaneStatistics) -> None:  # type: ignore[override]
+        super().save(data.to_dict())

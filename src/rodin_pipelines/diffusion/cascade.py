@@ -12,7 +12,11 @@ from rodin_pipelines.diffusion.conditioning_augmentation import upsampler_contex
 from rodin_pipelines.diffusion.denoiser import Condition, Denoiser
 from rodin_pipelines.diffusion.samplers import sample
 from rodin_pipelines.triplane.layout import roll_in, roll_out
-from rodin_pipelines.triplane.normalisation import denormalise_planes, normalise_planes
+from rodin_pipelines.triplane.normalisation import (
+    PlaneStatistics,
+    denormalise_planes,
+    normalise_planes,
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ def sample_upsampler(upsampler: Denoiser, low: Tensor, latents: Tensor | None, r
 
 def sample_triplanes(base: Denoiser, upsampler: Denoiser | None, latents: Tensor | None,
                      count: int, channels: int, base_resolution: int, resolution: int,
-                     statistics: dict[str, Tensor], settings: SamplingSettings,
+                     statistics: PlaneStatistics, settings: SamplingSettings,
                      seed: int = 0) -> Tensor:
     """``count`` tri-planes ``(B, 3, C, R, R)`` (de-normalised) for latents ``(B, D)`` or none.
 
@@ -65,7 +69,7 @@ def sample_triplanes(base: Denoiser, upsampler: Denoiser | None, latents: Tensor
 
 
 def gaussian_baseline_triplanes(training_planes: list[Tensor], count: int,
-                                statistics: dict[str, Tensor], seed: int = 0) -> Tensor:
+                                statistics: PlaneStatistics, seed: int = 0) -> Tensor:
     """The baseline: each texel-channel drawn from a Gaussian fitted to the training tri-planes
     ``(3, C, R, R)`` (normalised and rolled out, as the diffusion models see them); returns
     ``count`` tri-planes ``(count, 3, C, R, R)`` de-normalised."""

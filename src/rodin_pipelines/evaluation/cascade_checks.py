@@ -32,7 +32,7 @@ from rodin_pipelines.training.diffusion_training import (data_sizes, frontal_cam
                                                          train_diffusion_model)
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet, TriplaneExample
 from rodin_pipelines.triplane.layout import roll_in
-from rodin_pipelines.triplane.normalisation import denormalise_planes
+from rodin_pipelines.triplane.normalisation import PlaneStatistics, denormalise_planes
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
 MODELS = ("base", "upsampler")
@@ -59,7 +59,7 @@ def checked_diffusion_settings(diffusion: dict[str, Any], workdir: Path) -> dict
     return diffusion
 
 
-def train_cascade(examples: list[TriplaneExample], plane_statistics: dict[str, Tensor],
+def train_cascade(examples: list[TriplaneExample], plane_statistics: PlaneStatistics,
                   shared_decoder: SharedDecoderFit, diffusion: dict[str, Any],
                   render: dict[str, Any], workdir: Path) -> TrainedCascade:
     """Train base and upsampler on ``examples`` through the diffusion stage's own training."""
@@ -77,7 +77,7 @@ def train_cascade(examples: list[TriplaneExample], plane_statistics: dict[str, T
 
 @torch.no_grad()
 def cascade_fidelity(planes: list[Tensor], latents: Tensor, cascade: TrainedCascade,
-                     plane_statistics: dict[str, Tensor], shared_decoder: SharedDecoderFit,
+                     plane_statistics: PlaneStatistics, shared_decoder: SharedDecoderFit,
                      render: dict[str, Any], seed: int) -> dict[str, Any]:
     """Cascade, base-alone and upsampler-alone fidelity for avatars with fitted tri-planes.
 

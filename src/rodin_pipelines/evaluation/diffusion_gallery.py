@@ -25,7 +25,7 @@ from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.decoder import TriplaneDecoder
 from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.triplane.layout import roll_in
-from rodin_pipelines.triplane.normalisation import denormalise_planes
+from rodin_pipelines.triplane.normalisation import PlaneStatistics, denormalise_planes
 
 
 def gallery_rows(rows: dict[str, Tensor], scale: int = 1) -> np.ndarray:
@@ -48,7 +48,7 @@ def mean_psnr_against(samples: Tensor, truth: Tensor) -> float:
 
 
 @torch.no_grad()
-def training_gallery(denoiser: Denoiser, latents: Tensor, statistics: dict[str, Tensor],
+def training_gallery(denoiser: Denoiser, latents: Tensor, statistics: PlaneStatistics,
                      decoder: TriplaneDecoder, cameras: Cameras, render: VolumeRenderSettings,
                      shape: tuple[int, int, int], settings: SamplingSettings,
                      low: Tensor | None = None, truth: Tensor | None = None,
@@ -94,7 +94,7 @@ def latent_agreement(clip: LoadedClip, rows: dict[str, Tensor],
 
 
 def heldout_gallery(base: Denoiser, upsampler: Denoiser, heldout: list[AvatarViews],
-                    latents: Tensor, training_planes: list[Tensor], statistics: dict[str, Tensor],
+                    latents: Tensor, training_planes: list[Tensor], statistics: PlaneStatistics,
                     decoder: TriplaneDecoder, clip: LoadedClip, settings: SamplingSettings,
                     render: VolumeRenderSettings, sizes: dict[str, int], base_resolution: int,
                     seed: int, scale: int) -> tuple[np.ndarray, dict[str, float]]:

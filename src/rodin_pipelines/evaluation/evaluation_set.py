@@ -21,6 +21,7 @@ from rodin_pipelines.diffusion.networks import load_denoiser, load_prior
 from rodin_pipelines.evaluation.generative_metrics import fid_kid, rgba_to_rgb_batch
 from rodin_pipelines.evaluation.image_features import ClipImageFeatures
 from rodin_pipelines.evaluation.sample_renders import real_and_cameras
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 
 Triplanes = dict[str, Any]  # avatar id -> lazy reader of (planes (3, C, R, R), metadata)
 
@@ -58,7 +59,7 @@ def evaluation_set(embedding_prior: dict[str, Tensor], triplanes: Triplanes,
 
 
 def cascade_samples(base_weights: dict[str, Tensor], upsampler_weights: dict[str, Tensor],
-                    plane_statistics: dict[str, Tensor], diffusion: dict[str, Any],
+                    plane_statistics: PlaneStatistics, diffusion: dict[str, Any],
                     chosen: EvaluationSet, settings: SamplingSettings, seed: int) -> Tensor:
     """Tri-planes ``(N, 3, C, R, R)`` of the cascade for the evaluation latents."""
     base = load_denoiser(base_weights, diffusion["base"], diffusion, chosen.sizes)

@@ -29,6 +29,7 @@ from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.decoder import TriplaneDecoder
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 
 
 @dataclass
@@ -42,7 +43,7 @@ class GenerationModels:
     prior_statistics: dict[str, Tensor]
     clip: LoadedClip
     decoder: TriplaneDecoder
-    plane_statistics: dict[str, Tensor]
+    plane_statistics: PlaneStatistics
     judge: AttributeNetwork
     channels: int
     base_resolution: int
@@ -124,7 +125,7 @@ def portrait_samples(models: GenerationModels, portraits: Tensor, camera: Camera
     latents = torch.cat([portrait_latent(models.clip, portrait) for portrait in portraits])
     planes = cascade(models, latents, settings, seed)
     planes = torch.cat([refine_towards_portrait(plane[None], models.decoder, camera, portrait,
-                                                render, models.plane_statistics["std"], refine,
+                                                render, models.plane_statistics.std, refine,
                                                 seed=seed)
                         for plane, portrait in zip(planes, portraits)])
     return judged(models, planes, camera, render)
@@ -140,7 +141,7 @@ def edit_samples(models: GenerationModels, latents: Tensor, camera: Cameras, rig
     planes = cascade(models, moved, settings, seed)
     planes = refine_towards_text(planes, models.decoder, models.clip, rig, render,
                                  edit.source_text, edit.edit_text,
-                                 models.plane_statistics["std"], edit.refine, seed=seed)
+                                 models.plane_statistics.std, edit.refine, seed=seed)
     return unedited, judged(models, planes, camera, render)
 
 

@@ -44,7 +44,7 @@ def frame_portrait(rgba: np.ndarray, size: int) -> Tensor:
         top, left = (height - side) // 2, (width - side) // 2
     else:
         rows, columns = np.nonzero(alpha)
-        side = int(max(rows.ptp(), columns.ptp()) * (1 + 2 * ALPHA_MARGIN)) + 1
+        side = int(max(np.ptp(rows), np.ptp(columns)) * (1 + 2 * ALPHA_MARGIN)) + 1
         side = min(side, max(height, width))
         top = int((rows.min() + rows.max()) / 2 - side / 2)
         left = int((columns.min() + columns.max()) / 2 - side / 2)

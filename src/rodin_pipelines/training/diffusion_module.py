@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import pytorch_lightning as pl
@@ -24,6 +25,11 @@ from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings
 from rodin_pipelines.instantiation import build_from_config
 
 logger = logging.getLogger(__name__)
+
+
+DEFAULT_OPTIMISER = {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-4,
+                     "weight_decay": 0.0}
+"""AdamW at lr 1e-4 without weight decay (AdamW's own default decay is 0.01)."""
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -41,21 +47,23 @@ class DiffusionSystem(pl.LightningModule):
         network: ``_target_`` config block of the denoising network.
         schedule: :class:`ScheduleSettings` fields. parameterisation: ``eps``, ``x0`` or ``v``.
         condition_dropout: probability that a row's latent is replaced by the null embedding.
-        learning_rate / weight_decay / betas: AdamW. ema_decay: per-step EMA decay.
+        optimiser: ``_target_`` block with ``_partial_: true`` (the optimiser class and its
+            arguments but the parameters), e.g. ``torch.optim.AdamW`` with ``lr`` and
+            ``weight_decay``; plain data, so checkpoints keep loading with ``weights_only``.
+        ema_decay: per-step EMA decay.
         max_nonfinite_steps: this many non-finite steps in a row stop the run.
         channels_last: train 4D inputs in channels-last memory format (GPU speed).
         auxiliary_loss / auxiliary_weight: an extra loss on the predicted ``x0`` (not saved in
             hyperparameters; the caller rebuilds it).
         data_fingerprint: hash of the training data, so ``resume: last`` never continues a
-            model trained on other data (:mod:`.data_fingerprint`).
+            model trained on other data (:func:`rodin_pipelines.fingerprints.data_fingerprint`).
         latent_statistics: ``{"mean", "std"}`` ``(D,)`` of the training latents, which the
             network standardises e with (stored in its weights, so not a hyperparameter).
     """
 
     def __init__(self, network: dict[str, Any], schedule: dict[str, Any],
                  parameterisation: str = "eps", condition_dropout: float = 0.2,
-                 learning_rate: float = 1e-4, weight_decay: float = 0.0,
-                 betas: tuple[float, float] = (0.9, 0.999), ema_decay: float = 0.999,
+                 optimiser: Mapping[str, Any] = DEFAULT_OPTIMISER, ema_decay: float = 0.999,
                  max_nonfinite_steps: int = 5, channels_last: bool = False,
                  auxiliary_loss: nn.Module | None = None, auxiliary_weight: float = 0.0,
                  data_fingerprint: str = "",
@@ -144,9 +152,7 @@ class DiffusionSystem(pl.LightningModule):
                 ema.copy_(live)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.network.parameters(), lr=self.hparams.learning_rate,
-                                 weight_decay=self.hparams.weight_decay,
-                                 betas=tuple(self.hparams.betas))
+        return build_from_config(self.hparams.optimiser)(self.network.parameters())
 
 
 def ema_weights(system: DiffusionSystem) -> dict[str, Tensor]:

@@ -35,6 +35,7 @@ from rodin_pipelines.training.rendering_loss import TriplaneRenderingLoss
 from rodin_pipelines.training.step_loader import step_loader
 from rodin_pipelines.training.trainer_factory import TrainerSettings, build_trainer, fit_resumably
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet, TriplaneExample
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
 Triplanes = dict[str, Any]  # avatar id -> lazy reader of (planes (3, C, R, R), metadata)
@@ -68,7 +69,7 @@ def collect_triplane_examples(triplanes: Triplanes, avatar_embeddings: dict[str,
 
 def build_system(model: dict[str, Any], diffusion: dict[str, Any], sizes: dict[str, int],
                  decoder: torch.nn.Module | None = None,
-                 statistics: dict[str, Tensor] | None = None,
+                 statistics: PlaneStatistics | None = None,
                  fingerprint: str = "",
                  latent_statistics: dict[str, Tensor] | None = None) -> DiffusionSystem:
     rendering = model["rendering_loss"]
@@ -89,7 +90,7 @@ def frontal_cameras(render: dict[str, Any], image_size: int) -> Cameras:
                    image_size, image_size)
 
 
-def progress_gallery(dataset: TriplaneDiffusionSet, statistics: dict[str, Tensor],
+def progress_gallery(dataset: TriplaneDiffusionSet, statistics: PlaneStatistics,
                      decoder: torch.nn.Module, diffusion: dict[str, Any],
                      render: dict[str, Any], name: str) -> SampleGallery | None:
     """Every N steps: renders of samples for the first training avatars' latents (fixed seed),
@@ -117,7 +118,7 @@ def progress_gallery(dataset: TriplaneDiffusionSet, statistics: dict[str, Tensor
                          f"{gallery['progress_folder']}/{name}", f"{name}_progress")
 
 
-def train_diffusion_model(examples: list[TriplaneExample], plane_statistics: dict[str, Tensor],
+def train_diffusion_model(examples: list[TriplaneExample], plane_statistics: PlaneStatistics,
                           shared_decoder: SharedDecoderFit, model: dict[str, Any],
                           diffusion: dict[str, Any], render: dict[str, Any]) -> dict[str, Tensor]:
     """Train one model (base or upsampler) resumably; returns its EMA weights."""
@@ -131,7 +132,7 @@ def train_diffusion_model(examples: list[TriplaneExample], plane_statistics: dic
     torch.manual_seed(diffusion["seed"])
     fingerprint = data_fingerprint([*(e.avatar_id for e in examples),
                                     *(e.planes for e in examples), *(e.latent for e in examples),
-                                    plane_statistics["mean"], plane_statistics["std"]])
+                                    plane_statistics.mean, plane_statistics.std])
     latents = torch.stack([e.latent.float() for e in examples])
     system = build_system(model, diffusion, sizes, shared_decoder.decoder, plane_statistics,
                           fingerprint, embedding_statistics(latents))

@@ -18,7 +18,7 @@ from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings, rend
 from rodin_pipelines.triplane.decoder import TriplaneDecoder
 from rodin_pipelines.triplane.field import BatchedTriplaneField
 from rodin_pipelines.triplane.layout import roll_in
-from rodin_pipelines.triplane.normalisation import denormalise_planes
+from rodin_pipelines.triplane.normalisation import PlaneStatistics, denormalise_planes
 
 
 class TriplaneRenderingLoss(nn.Module):
@@ -26,16 +26,16 @@ class TriplaneRenderingLoss(nn.Module):
 
     Args:
         decoder: the fit stage's shared decoder (frozen here).
-        statistics: the plane statistics ``{"mean": (C,), "std": (C,)}`` that normalised ``x0``.
+        statistics: the plane statistics that normalised ``x0``.
         render: sampling along rays; ``empty_opacity`` is forced to 0 so no ray is dropped.
     """
 
-    def __init__(self, decoder: TriplaneDecoder, statistics: dict[str, Tensor],
+    def __init__(self, decoder: TriplaneDecoder, statistics: PlaneStatistics,
                  render: VolumeRenderSettings) -> None:
         super().__init__()
         self.decoder = decoder.requires_grad_(False).eval()
-        self.register_buffer("mean", statistics["mean"].float(), persistent=False)
-        self.register_buffer("std", statistics["std"].float(), persistent=False)
+        self.register_buffer("mean", statistics.mean.float(), persistent=False)
+        self.register_buffer("std", statistics.std.float(), persistent=False)
         self.render = replace(render, empty_opacity=0.0)
 
     def forward(self, predicted_x0: Tensor, batch: dict[str, Any]) -> Tensor:
@@ -48,7 +48,7 @@ class TriplaneRenderingLoss(nn.Module):
 
     def patch_error(self, predicted_x0: Tensor, batch: dict[str, Any]) -> Tensor:
         planes = denormalise_planes(roll_in(predicted_x0.float()),
-                                    {"mean": self.mean, "std": self.std})
+                                    PlaneStatistics(mean=self.mean, std=self.std))
         field = BatchedTriplaneField(planes, self.decoder)
         origins, directions = batch["ray_origins"], batch["ray_directions"]
         batch_size, rays_per_avatar = origins.shape[:2]

@@ -21,7 +21,7 @@ from rodin_pipelines.diffusion.conditioning_augmentation import (
     upsampler_context,
 )
 from rodin_pipelines.triplane.layout import roll_out
-from rodin_pipelines.triplane.normalisation import normalise_planes
+from rodin_pipelines.triplane.normalisation import PlaneStatistics, normalise_planes
 from rodin_pipelines.triplane.supervision import FitTarget, random_patch_rays
 
 
@@ -48,7 +48,7 @@ class TriplaneDiffusionSet(Dataset):
         patch_size: side of the rendering-loss patch, or 0 for no rays.
     """
 
-    def __init__(self, examples: list[TriplaneExample], statistics: dict[str, Tensor],
+    def __init__(self, examples: list[TriplaneExample], statistics: PlaneStatistics,
                  resolution: int, low_resolution: int | None = None,
                  augmentation: ConditioningAugmentation = ConditioningAugmentation(),
                  patch_size: int = 0) -> None:
@@ -67,7 +67,7 @@ class TriplaneDiffusionSet(Dataset):
         self.generator = torch.Generator().manual_seed(0)
 
     @staticmethod
-    def normalised_rolled(planes: Tensor, statistics: dict[str, Tensor],
+    def normalised_rolled(planes: Tensor, statistics: PlaneStatistics,
                           resolution: int | None = None) -> Tensor:
         """Fitted ``(3, C, R, R)`` → normalised roll-out ``(C, r, 3r)`` at ``resolution``."""
         rolled = roll_out(normalise_planes(planes.float(), statistics))

@@ -24,10 +24,11 @@ from rodin_pipelines.models.clip_loader import load_trained_clip
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.training.diffusion_training import train_diffusion_model
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneExample
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
 
-def train_ablation_model(examples: list[TriplaneExample], plane_statistics: dict[str, Tensor],
+def train_ablation_model(examples: list[TriplaneExample], plane_statistics: PlaneStatistics,
                          shared_decoder: SharedDecoderFit, model: dict[str, Any],
                          changes: dict[str, Any], diffusion: dict[str, Any],
                          progress_folder: str, render: dict[str, Any]) -> dict[str, Tensor]:
@@ -43,7 +44,7 @@ def score_ablation(embedding_prior: dict[str, Tensor], base_model_weights: dict[
                    upsampler_model_weights: dict[str, Tensor],
                    ablation_base_weights: dict[str, Tensor],
                    ablation_upsampler_weights: dict[str, Tensor],
-                   plane_statistics: dict[str, Tensor], shared_decoder: SharedDecoderFit,
+                   plane_statistics: PlaneStatistics, shared_decoder: SharedDecoderFit,
                    triplanes: Triplanes, avatars: dict[str, AvatarFolderReader],
                    avatar_index: pd.DataFrame, clip_weights: dict[str, Tensor],
                    encoder: dict[str, Any], diffusion: dict[str, Any],

@@ -26,13 +26,14 @@ from rodin_pipelines.training.diffusion_training import (
     train_diffusion_model,
 )
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneExample
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
 __all__ = ["collect_triplane_examples", "sample_gallery", "train_diffusion_model"]
 
 
 def sample_gallery(base_weights: dict[str, Tensor], upsampler_weights: dict[str, Tensor],
-                   examples: list[TriplaneExample], plane_statistics: dict[str, Tensor],
+                   examples: list[TriplaneExample], plane_statistics: PlaneStatistics,
                    shared_decoder: SharedDecoderFit, avatars: dict[str, AvatarFolderReader],
                    avatar_embeddings: dict[str, Tensor], avatar_index: pd.DataFrame,
                    clip_weights: dict[str, Tensor], encoder: dict[str, Any],

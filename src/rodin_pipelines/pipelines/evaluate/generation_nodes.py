@@ -29,6 +29,7 @@ from rodin_pipelines.generation.sources import portrait_image
 from rodin_pipelines.models.clip_loader import load_trained_clip
 from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
 
@@ -67,7 +68,7 @@ def benchmark_settings(diffusion: dict[str, Any], encoder: dict[str, Any],
 
 def benchmark_generation(embedding_prior: dict[str, Tensor], base_model_weights: dict[str, Tensor],
                          upsampler_model_weights: dict[str, Tensor],
-                         plane_statistics: dict[str, Tensor], shared_decoder: SharedDecoderFit,
+                         plane_statistics: PlaneStatistics, shared_decoder: SharedDecoderFit,
                          avatars: dict[str, AvatarFolderReader],
                          avatar_embeddings: dict[str, Tensor], avatar_index: pd.DataFrame,
                          clip_weights: dict[str, Tensor], judge: AttributeNetwork,
@@ -87,7 +88,7 @@ def benchmark_generation(embedding_prior: dict[str, Tensor], base_model_weights:
     camera = first.cameras()[torch.tensor([first.frontal_index()])]
     size = int(camera.width)
     prior, prior_statistics = load_prior(embedding_prior, encoder["prior"])
-    channels = plane_statistics["mean"].numel()
+    channels = plane_statistics.channels
     sizes = {"channels": channels, "latent_dim": heldout[0].latent.numel(),
              "fitted_resolution": int(fit["resolution"])}
     models = GenerationModels(

@@ -30,12 +30,13 @@ from rodin_pipelines.generation.outputs import GeneratedAvatar
 from rodin_pipelines.models.clip_embeddings import embed_views
 from rodin_pipelines.models.clip_loader import load_trained_clip
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
 
 def evaluate_generation(embedding_prior: dict[str, Tensor], base_model_weights: dict[str, Tensor],
                         upsampler_model_weights: dict[str, Tensor],
-                        plane_statistics: dict[str, Tensor], shared_decoder: SharedDecoderFit,
+                        plane_statistics: PlaneStatistics, shared_decoder: SharedDecoderFit,
                         triplanes: Triplanes, avatars: dict[str, AvatarFolderReader],
                         avatar_embeddings: dict[str, Tensor], avatar_index: pd.DataFrame,
                         clip_weights: dict[str, Tensor], encoder: dict[str, Any],

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import trimesh
-from torch import Tensor
 
 from rodin_pipelines.avatars.folder import AvatarFolderReader
 from rodin_pipelines.avatars.scene import SceneSettings
@@ -22,7 +21,7 @@ from rodin_pipelines.rendering.mesh_export import mesh_from_field
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.training import fit_plans
 from rodin_pipelines.triplane.field import TriplaneField
-from rodin_pipelines.triplane.normalisation import plane_statistics
+from rodin_pipelines.triplane.normalisation import PlaneStatistics, plane_statistics
 from rodin_pipelines.triplane.plane_jobs import PlaneFitBatch
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit, SharedDecoderJob
 
@@ -85,7 +84,7 @@ def plot_phase1_losses(shared_decoder: SharedDecoderFit) -> np.ndarray:
 
 
 def compute_plane_statistics(triplanes: Triplanes, avatar_index: pd.DataFrame
-                             ) -> dict[str, Tensor]:
+                             ) -> PlaneStatistics:
     """Per-channel mean and std over the training avatars' tri-planes (for diffusion)."""
     train = set(avatar_index.loc[avatar_index["split"] == "train", "avatar_id"])
     planes = [triplanes[i]()[0] for i in sorted(triplanes) if i in train]

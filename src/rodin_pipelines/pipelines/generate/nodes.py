@@ -29,12 +29,13 @@ from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.turntable import azimuth_cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
 
 def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dict[str, Tensor],
                      upsampler_model_weights: dict[str, Tensor],
-                     plane_statistics: dict[str, Tensor], shared_decoder: SharedDecoderFit,
+                     plane_statistics: PlaneStatistics, shared_decoder: SharedDecoderFit,
                      avatar_embeddings: dict[str, Tensor], clip_weights: dict[str, Tensor],
                      encoder: dict[str, Any], diffusion: dict[str, Any], render: dict[str, Any],
                      fit: dict[str, Any], generate: dict[str, Any]
@@ -57,7 +58,7 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
         batches = {"unedited-": latents,
                    "edited-": edited_latents(clip, latents, edit["source_text"],
                                              edit["edit_text"], edit["strength"])}
-    channels = plane_statistics["mean"].numel()
+    channels = plane_statistics.channels
     sizes = {"channels": channels, "latent_dim": latents.shape[1],
              "fitted_resolution": int(fit["resolution"])}
     base = load_denoiser(base_model_weights, diffusion["base"], diffusion, sizes)
@@ -76,14 +77,14 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
             edit = generate["edit"]
             planes = refine_towards_text(planes, shared_decoder.decoder, clip, rig,
                                          render_settings, edit["source_text"],
-                                         edit["edit_text"], plane_statistics["std"], refinement,
+                                         edit["edit_text"], plane_statistics.std, refinement,
                                          seed=generate["seed"])
         if mode == "portrait":
             planes = refine_towards_portrait(
                 planes, shared_decoder.decoder,
                 Cameras(rig_frontal_camera(rig), rig.fov_x, size, size), portrait,
                 render_settings,
-                plane_statistics["std"],
+                plane_statistics.std,
                 RefinementSettings(**generate.get("portrait_refine", {})), seed=generate["seed"])
         for index, plane in enumerate(planes):
             description = {"mode": mode, "source": source, "index": index,

@@ -1,0 +1,145 @@
+"""The cascade (latent → base → upsampler → de-normalised tri-planes) with toy networks whose
+samples are known exactly, and the per-texel Gaussian baseline."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from rodin_pipelines.diffusion.cascade import (
+    SamplingSettings,
+    gaussian_baseline_triplanes,
+    sample_triplanes,
+)
+from rodin_pipelines.diffusion.denoiser import Denoiser
+from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings
+from rodin_pipelines.triplane.layout import roll_out
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
+
+CHANNELS, BASE_RESOLUTION, RESOLUTION = 2, 4, 8
+SCHEDULE = NoiseSchedule(ScheduleSettings(steps=100))
+STATISTICS = PlaneStatistics(mean=torch.tensor([10.0, -1.0]), std=torch.tensor([2.0, 0.5]))
+PLANE_VALUES = torch.tensor([1.0, 2.0, 3.0])  # what the toy base model puts on XY, XZ, YZ
+
+
+class PlanePatternBase(nn.Module):
+    """An x0 network: plane p of every channel is ``PLANE_VALUES[p] · latent[:, 0]`` when the
+    latent is kept, 0 when it is dropped (so guidance scale g gives g times the pattern)."""
+
+    def forward(self, x: Tensor, t: Tensor, latent: Tensor | None = None,
+                latent_keep: Tensor | None = None) -> Tensor:
+        batch, _, r, _ = x.shape
+        pattern = PLANE_VALUES.repeat_interleave(r).expand(batch, CHANNELS, r, 3 * r)
+        if latent is None:
+            return torch.zeros_like(x)
+        keep = torch.ones(batch) if latent_keep is None else latent_keep.float()
+        return pattern * (latent[:, 0] * keep).view(-1, 1, 1, 1)
+
+
+class ContextPlusTen(nn.Module):
+    """An x0 upsampler network: its context channels (the upsampled base sample) plus 10."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: list[tuple[int, ...]] = []
+
+    def forward(self, x: Tensor, t: Tensor, latent: Tensor | None = None,
+                latent_keep: Tensor | None = None) -> Tensor:
+        self.inputs.append(tuple(x.shape))
+        return x[:, CHANNELS:] + 10.0
+
+
+class HalfOfInput(nn.Module):
+    """An x0 network whose sample depends on the starting noise: x0 = x_t / 2."""
+
+    def forward(self, x: Tensor, t: Tensor, latent: Tensor | None = None,
+                latent_keep: Tensor | None = None) -> Tensor:
+        return 0.5 * x
+
+
+def _expected(plane_values: Tensor, scale: Tensor) -> Tensor:
+    """``(B, 3, C, R, R)``: plane p, channel c of avatar b is ``plane_values[p] · scale[b]``,
+    de-normalised with ``STATISTICS``."""
+    normalised = plane_values.view(1, 3, 1, 1, 1) * scale.view(-1, 1, 1, 1, 1)
+    std, mean = STATISTICS.std.view(1, 1, -1, 1, 1), STATISTICS.mean.view(1, 1, -1, 1, 1)
+    return (normalised * std + mean).expand(-1, 3, CHANNELS, RESOLUTION, RESOLUTION)
+
+
+@pytest.mark.parametrize("sampler", ["ddim", "dpmpp_2m"])
+def test_base_alone_is_upsampled_per_plane_and_denormalised(sampler: str) -> None:
+    base = Denoiser(PlanePatternBase(), SCHEDULE, "x0")
+    latents = torch.tensor([[1.0, 0.0], [-0.5, 0.0]])
+    settings = SamplingSettings(sampler=sampler, base_steps=5, guidance_scale=3.0)
+    planes = sample_triplanes(base, None, latents, 2, CHANNELS, BASE_RESOLUTION, RESOLUTION,
+                              STATISTICS, settings, seed=0)
+    assert planes.shape == (2, 3, CHANNELS, RESOLUTION, RESOLUTION)
+    # Both samplers end on the x0 estimate: guidance 3 -> 3 · pattern · latent, and each plane
+    # is upsampled on its own (constant planes stay constant: nothing blends across borders): e.g. avatar 0,
+    # plane YZ, channel 0 is 3 · 3 · 1 · 2 + 10 = 28.
+    assert torch.allclose(planes, _expected(PLANE_VALUES, 3.0 * latents[:, 0]), atol=1e-5)
+    assert float(planes[0, 2, 0, 0, 0]) == pytest.approx(28.0)
+    assert base.evaluations == 5
+
+
+def test_the_upsampler_sees_the_upsampled_base_sample_as_context() -> None:
+    base = Denoiser(PlanePatternBase(), SCHEDULE, "x0")
+    network = ContextPlusTen()
+    upsampler = Denoiser(network, SCHEDULE, "x0")
+    latents = torch.tensor([[2.0, 5.0]])
+    settings = SamplingSettings(sampler="ddim", base_steps=4, upsampler_steps=3,
+                                guidance_scale=1.0)
+    planes = sample_triplanes(base, upsampler, latents, 1, CHANNELS, BASE_RESOLUTION, RESOLUTION,
+                              STATISTICS, settings, seed=0)
+    # x_t and the context side by side: 2C channels at the full resolution, the conditional and
+    # unconditional halves in one batch of 2.
+    assert network.inputs == [(2, 2 * CHANNELS, RESOLUTION, 3 * RESOLUTION)] * 3
+    assert (base.evaluations, upsampler.evaluations) == (4, 3)
+    assert torch.allclose(planes, _expected(PLANE_VALUES * 2.0 + 10.0, torch.ones(1)), atol=1e-5)
+
+
+def test_unconditional_sampling_passes_no_latent() -> None:
+    base = Denoiser(PlanePatternBase(), SCHEDULE, "x0")
+    planes = sample_triplanes(base, None, None, 3, CHANNELS, BASE_RESOLUTION, RESOLUTION,
+                              STATISTICS, SamplingSettings(base_steps=2), seed=0)
+    # The toy network predicts 0 without a latent: every texel is the channel mean.
+    assert torch.allclose(planes, _expected(PLANE_VALUES, torch.zeros(3)))
+
+
+def test_the_seed_picks_the_noise() -> None:
+    base = Denoiser(HalfOfInput(), SCHEDULE, "x0")
+
+    def draw(seed: int) -> Tensor:
+        return sample_triplanes(base, None, None, 2, CHANNELS, BASE_RESOLUTION, RESOLUTION,
+                                STATISTICS, SamplingSettings(base_steps=3), seed=seed)
+
+    first, again, other = draw(0), draw(0), draw(1)
+    assert torch.equal(first, again)
+    assert not torch.allclose(first, other)
+    assert not torch.allclose(first[0], first[1])  # avatars of one batch differ too
+
+
+def test_gaussian_baseline_reproduces_identical_training_planes_texel_by_texel() -> None:
+    planes = torch.arange(3 * CHANNELS * 16, dtype=torch.float32).reshape(3, CHANNELS, 4, 4)
+    baseline = gaussian_baseline_triplanes([planes, planes.clone()], 5, STATISTICS, seed=0)
+    assert baseline.shape == (5, 3, CHANNELS, 4, 4)
+    # Zero spread at every texel: every draw is the training tri-plane itself.
+    assert torch.allclose(baseline, planes.expand(5, -1, -1, -1, -1), atol=1e-5)
+
+
+def test_gaussian_baseline_draws_with_each_texels_mean_and_std() -> None:
+    # Two avatars; in normalised units (mean 10 / -1, std 2 / 0.5 per channel) they are -1 and
+    # +1 everywhere, so every texel is drawn from N(0, 2) (unbiased std of {-1, 1} is √2) and
+    # comes back as channel mean + channel std · N(0, 2).
+    low = (-1.0 * STATISTICS.std + STATISTICS.mean).view(1, CHANNELS, 1, 1)
+    high = (1.0 * STATISTICS.std + STATISTICS.mean).view(1, CHANNELS, 1, 1)
+    training = [low.expand(3, -1, 4, 4), high.expand(3, -1, 4, 4)]
+    baseline = gaussian_baseline_triplanes(training, 2000, STATISTICS, seed=0)
+    normalised = (baseline - STATISTICS.mean.view(1, 1, -1, 1, 1)) \
+        / STATISTICS.std.view(1, 1, -1, 1, 1)
+    assert abs(float(normalised.mean())) < 0.01
+    assert float(normalised.std()) == pytest.approx(2 ** 0.5, rel=0.01)
+    rolled = roll_out(normalised)  # the draws are independent across texels
+    assert abs(float(torch.corrcoef(rolled[:, 0, 0, :2].T)[0, 1])) < 0.1
+    again = gaussian_baseline_triplanes(training, 2000, STATISTICS, seed=0)
+    assert torch.equal(baseline, again)

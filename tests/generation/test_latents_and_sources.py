@@ -1,0 +1,114 @@
+"""Where a generated avatar's latent comes from: the prior (nothing or a prompt, with guidance),
+a portrait, an existing avatar; the ``generate.mode`` sources and their errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fake_clip import table_clip  # noqa: E402
+from rodin_pipelines.diffusion.denoiser import Denoiser  # noqa: E402
+from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings  # noqa: E402
+from rodin_pipelines.generation.latents import (  # noqa: E402
+    edited_latents,
+    portrait_latent,
+    prior_latents,
+)
+from rodin_pipelines.generation.sources import (  # noqa: E402
+    MODES,
+    portrait_image,
+    source_latents,
+)
+
+STATISTICS = {"mean": torch.tensor([1.0, 0.0]), "std": torch.tensor([1.0, 1.0])}
+CLIP = table_clip({"a person": [1.0, 0.0], "a hat": [0.0, 1.0], "a red hat": [0.0, 3.0]})
+SAMPLING = {"sampler": "ddim", "steps": 3, "guidance_scale": 2.0}
+
+
+class TextEcho(nn.Module):
+    """An x0 prior network: the text embedding when kept, 0 when dropped or absent."""
+
+    def forward(self, x: Tensor, t: Tensor, latent: Tensor | None = None,
+                latent_keep: Tensor | None = None) -> Tensor:
+        if latent is None:
+            return torch.zeros_like(x)
+        keep = torch.ones(len(x)) if latent_keep is None else latent_keep.float()
+        return latent * keep[:, None]
+
+
+def prior() -> Denoiser:
+    return Denoiser(TextEcho(), NoiseSchedule(ScheduleSettings(steps=50)), "x0")
+
+
+def test_unconditional_prior_latents_are_the_unit_mean_here() -> None:
+    # The toy predicts 0 in standardised units: de-standardised, the mean (1, 0), unit already.
+    latents = prior_latents(prior(), STATISTICS, 3, steps=4)
+    assert latents.shape == (3, 2)
+    assert torch.allclose(latents, torch.tensor([[1.0, 0.0]] * 3))
+
+
+def test_a_prompt_is_embedded_and_guided() -> None:
+    # Guidance 2 on the text (0, 1): x0 = (0, 2), plus the mean (1, 0) -> (1, 2) / √5.
+    latents = prior_latents(prior(), STATISTICS, 2, CLIP, "a hat", steps=4, guidance_scale=2.0)
+    assert torch.allclose(latents, torch.tensor([[1.0, 2.0]] * 2) / 5 ** 0.5)
+    with pytest.raises(ValueError, match="a prompt needs the CLIP"):
+        prior_latents(prior(), STATISTICS, 1, None, "a hat")
+
+
+def test_a_portrait_latent_is_its_image_embedding() -> None:
+    portrait = torch.zeros(8, 8, 4)
+    portrait[..., 3] = 1.0
+    portrait[..., 0] = 1.0  # opaque red
+    latent = portrait_latent(CLIP, portrait)
+    assert latent.shape == (1, 3)
+    assert float(latent.norm()) == pytest.approx(1.0)
+    assert int(latent.argmax()) == 0  # red is the largest of the normalised means
+
+
+def test_an_edit_moves_latents_towards_the_edit_text() -> None:
+    latents = torch.nn.functional.normalize(torch.tensor([[1.0, 0.2]]), dim=-1)
+    edited = edited_latents(CLIP, latents, "a person", "a hat", strength=1.0)
+    assert edited.shape == (1, 2)
+    assert float(edited[0, 1]) > float(latents[0, 1])  # towards "a hat" = (0, 1)
+    assert float(edited[0, 0]) < float(latents[0, 0])
+
+
+def test_sources_by_mode() -> None:
+    avatars = {"a0": torch.tensor([[0.6, 0.8], [0.0, 1.0]])}
+    common = dict(seed=0, clip=CLIP, statistics=STATISTICS, avatar_embeddings=avatars,
+                  portrait=None, prior_sampling=SAMPLING)
+    from_avatar = source_latents("avatar:a0", 3, None, prior=prior(), **common)
+    assert torch.equal(from_avatar, torch.tensor([[0.6, 0.8]] * 3))  # its frontal view's e
+
+    guided = prior()
+    text = source_latents("text", 2, "a hat", prior=guided, **common)
+    assert torch.allclose(text, torch.tensor([[1.0, 2.0]] * 2) / 5 ** 0.5)
+    assert guided.evaluations == SAMPLING["steps"]
+
+    # ``unconditional`` ignores the prompt.
+    nothing = source_latents("unconditional", 2, "a hat", prior=prior(), **common)
+    assert torch.allclose(nothing, torch.tensor([[1.0, 0.0]] * 2))
+
+
+def test_source_errors_say_what_to_do() -> None:
+    common = dict(count=1, seed=0, clip=CLIP, prior=prior(), statistics=STATISTICS,
+                  avatar_embeddings={"a0": torch.ones(1, 2), "a1": torch.ones(1, 2)},
+                  portrait=None, prior_sampling=SAMPLING)
+    with pytest.raises(ValueError, match=r"no avatar 'zz'.*\['a0', 'a1'\]"):
+        source_latents("avatar:zz", prompt=None, **common)
+    with pytest.raises(ValueError, match="generate.mode=text needs a prompt"):
+        source_latents("text", prompt="  ", **common)
+    with pytest.raises(ValueError, match="unknown generate source 'sketch'"):
+        source_latents("sketch", prompt=None, **common)
+    assert MODES == ("unconditional", "text", "portrait", "edit")
+
+
+def test_the_astronaut_portrait_is_framed_opaque() -> None:
+    framed = portrait_image("astronaut", 16)
+    assert framed.shape == (16, 16, 4)
+    assert bool((framed[..., 3] == 1.0).all())

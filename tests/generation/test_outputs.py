@@ -1,0 +1,44 @@
+"""One generated avatar's files from its tri-plane: views, turntable, mesh (or why none)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from colour_decoder import colour_decoder  # noqa: E402
+from rodin_pipelines.generation.outputs import realise  # noqa: E402
+from rodin_pipelines.rendering.turntable import azimuth_cameras  # noqa: E402
+from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings  # noqa: E402
+
+RENDER = VolumeRenderSettings(coarse_samples=16, fine_samples=0)
+VIEWS = azimuth_cameras([0.0, 90.0], 2.8, math.radians(40.0), 8)
+
+
+def test_a_dense_grey_field_renders_grey_and_meshes_as_the_cube() -> None:
+    planes = torch.zeros(3, 3, 4, 4)
+    avatar = realise(planes, colour_decoder(), VIEWS, 2.8, turntable_frames=3, render=RENDER,
+                     mesh_resolution=8, description={"mode": "unconditional"})
+    assert avatar.planes is planes
+    assert avatar.views.shape == (2, 8, 8, 4) and avatar.turntable.shape == (3, 8, 8, 4)
+    # Straight RGBA: sigmoid(0) = 0.5 grey, opaque where the ray crosses the dense cube.
+    assert avatar.views[0, 4, 4].tolist() == pytest.approx([0.5, 0.5, 0.5, 1.0], abs=1e-4)
+    assert avatar.mesh is not None
+    assert avatar.mesh.bounds.flatten().tolist() == pytest.approx([-1, -1, -1, 1, 1, 1], abs=1e-4)
+    assert avatar.description == {"mode": "unconditional"}
+
+
+def test_an_empty_field_has_no_mesh_and_says_why() -> None:
+    decoder = colour_decoder()
+    with torch.no_grad():
+        decoder.net[-1].bias[0] = -100.0  # softplus(-100) ≈ 0: nothing anywhere
+    description = {"mode": "text", "prompt": "a hat"}
+    avatar = realise(torch.zeros(3, 3, 4, 4), decoder, VIEWS, 2.8, 2, RENDER, 8, description)
+    assert avatar.mesh is None
+    assert avatar.description["mesh"].startswith("none: the field is empty")
+    assert description == {"mode": "text", "prompt": "a hat"}  # the caller's dict is not changed
+    assert float(avatar.views[..., 3].max()) == 0.0
