@@ -57,3 +57,13 @@ def test_outside_a_project_the_cli_says_where_to_run_it(tmp_path) -> None:
 
     with pytest.raises(SystemExit, match="inside the rodin-pipelines project"):
         project_root(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../../x", "/abs/path", ".."])
+def test_a_name_that_leaves_the_results_folder_is_a_usage_error(name: str, capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        parser().parse_args(["unconditional", "--name", name])
+    assert stopped.value.code == 2
+    assert "plain folder name" in capsys.readouterr().err
+    assert overrides("unconditional", "--name", "mine") == {"mode": "unconditional",
+                                                            "name": "mine"}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rodin_pipelines.diffusion.samplers import SamplerName
+from rodin_pipelines.folder_names import checked_folder_name
 from rodin_pipelines.generation.sources import MODES
 
 OUTPUT_FOLDER = "data/07_model_output/generated"
@@ -35,6 +36,14 @@ def project_root(start: Path | None = None) -> Path:
     return root
 
 
+def result_name(name: str) -> str:
+    """``--name`` checked as a plain folder name, so results cannot land outside data/."""
+    try:
+        return checked_folder_name(name, "--name")
+    except ValueError as error:  # argparse turns this into a usage error naming the option
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(prog="rodin-generate", description=__doc__,
                                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -43,7 +52,8 @@ def parser() -> argparse.ArgumentParser:
                           help="the prompt (text) or the portrait path / 'astronaut' (portrait)")
     commands.add_argument("--count", type=int, default=None)
     commands.add_argument("--seed", type=int, default=None)
-    commands.add_argument("--name", default=None, help="results go to <name>-NN/")
+    commands.add_argument("--name", default=None, type=result_name,
+                          help="results go to <name>-NN/ (a plain folder name)")
     commands.add_argument("--guidance", type=float, default=None, help="guidance scale")
     commands.add_argument("--steps", type=int, nargs=2, default=None, metavar=("BASE", "UP"),
                           help="network evaluations of the base model and the upsampler")

@@ -13,6 +13,7 @@ from kedro.io import AbstractDataset
 
 from rodin_pipelines.atomic_files import atomic_write_png, atomic_write_text
 from rodin_pipelines.datasets.tracking import log_to_active_run
+from rodin_pipelines.folder_names import checked_folder_name
 from rodin_pipelines.generation.outputs import GeneratedAvatar
 from rodin_pipelines.rendering.contact_sheet import flatten_rgba, image_grid
 from rodin_pipelines.rendering.mesh_export import write_mesh
@@ -45,7 +46,7 @@ class GeneratedAvatarsDataset(AbstractDataset[dict[str, GeneratedAvatar], list[s
 
     def save(self, data: dict[str, GeneratedAvatar]) -> None:
         for name, avatar in data.items():
-            folder = self._path / name
+            folder = self._path / checked_folder_name(name, "generated avatar name")
             folder.mkdir(parents=True, exist_ok=True)
             save_triplane(folder / "triplane.safetensors", avatar.planes,
                           {k: str(v) for k, v in avatar.description.items()})
