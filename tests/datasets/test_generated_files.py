@@ -7,7 +7,7 @@ import torch
 import trimesh
 from kedro.io import DatasetError
 
-from rodin_pipelines.datasets.generated_files import GeneratedAvatarsDataset
+from rodin_pipelines.datasets.generated_files import FILES, GeneratedAvatarsDataset
 from rodin_pipelines.generation.outputs import GeneratedAvatar
 
 
@@ -30,3 +30,19 @@ def test_a_name_outside_the_results_folder_is_refused_before_any_write(tmp_path:
     assert not (tmp_path / "data" / "escaped").exists()
     assert not (tmp_path / "escaped-absolute").exists()
 
+
+def test_saving_again_replaces_the_whole_result_folder(tmp_path: Path) -> None:
+    dataset = GeneratedAvatarsDataset(str(tmp_path), artifact_path=None)
+    dataset.save({"avatar-00": tiny_avatar(with_mesh=True)})
+    assert (tmp_path / "avatar-00" / "mesh.glb").is_file()
+
+    dataset.save({"avatar-00": tiny_avatar(with_mesh=False)})
+    # The description says there is no mesh: a mesh from the earlier result must not remain.
+    assert sorted(p.name for p in (tmp_path / "avatar-00").iterdir()) == sorted(FILES)
+    assert dataset.load() == ["avatar-00"]
+    assert [p.name for p in tmp_path.iterdir()] == ["avatar-00"]  # no temporaries left
+
+    # A complete folder still under its temporary name (a write killed before the swap) is
+    # not a result.
+    (tmp_path / "avatar-00").rename(tmp_path / ".tmp-avatar-01~host~1~abc")
+    assert dataset.load() == []
