@@ -115,6 +115,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
+def replace_durably(temporary: str | Path, path: str | Path) -> None:
+    """Rename the finished file ``temporary`` to ``path`` after flushing it to disk: without
+    the ``fsync`` a power loss just after the rename can leave ``path`` empty or truncated."""
+    handle = os.open(temporary, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+    os.replace(temporary, path)
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))

@@ -19,6 +19,7 @@ import open_clip
 import torch
 from torch import nn
 
+from rodin_pipelines.atomic_files import atomic_write_bytes
 from rodin_pipelines.errors import InputDataError
 
 CLIP_CONFIG_FOLDER = Path(__file__).parent / "clip_configs"
@@ -82,11 +83,11 @@ def load_clip(choice: ClipChoice, device: str | torch.device = "cpu") -> LoadedC
 
 
 def save_clip_checkpoint(model: nn.Module, path: str | Path) -> None:
-    """Write a CLIP's weights as a file :func:`load_clip` (and open_clip) can load."""
-    from safetensors.torch import save_file
+    """Write a CLIP's weights as a file :func:`load_clip` (and open_clip) can load, atomically
+    (a reader or a kill never meets a half-written file)."""
+    from safetensors.torch import save
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    atomic_write_bytes(path, save({k: v.contiguous() for k, v in model.state_dict().items()}))
 
 
 def load_trained_clip(weights: dict[str, torch.Tensor], architecture: str) -> LoadedClip:

@@ -8,13 +8,12 @@ newest checkpoint if there is one, a path must exist, ``None`` starts afresh.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from rodin_pipelines.atomic_files import TEMPORARY_PREFIX
+from rodin_pipelines.atomic_files import replace_durably, temporary_name
 
 LAST = "last"
 """``resume`` value meaning: continue from ``<checkpoint_dir>/last.ckpt`` when it exists."""
@@ -26,10 +25,11 @@ class AtomicCheckpoint(ModelCheckpoint):
 
     def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
         target = Path(filepath)
-        temporary = target.with_name(f"{TEMPORARY_PREFIX}{target.name}")
+        # A name of this process and call: two runs writing into one folder never share one.
+        temporary = target.with_name(temporary_name(target.name))
         trainer.save_checkpoint(str(temporary), self.save_weights_only)
         if trainer.is_global_zero:
-            os.replace(temporary, target)
+            replace_durably(temporary, target)
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = filepath
         trainer.strategy.barrier()
