@@ -9,6 +9,7 @@ any), so one stage stays one MLflow run.
 from __future__ import annotations
 
 import logging
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.loggers import MLFlowLogger
 
 from rodin_pipelines.training.checkpoints import LAST, AtomicCheckpoint, resume_path
+from rodin_pipelines.training.interruption import CheckpointOnInterrupt, TrainingInterrupted
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +106,8 @@ def build_trainer(settings: TrainerSettings, callbacks: list[pl.Callback] | None
         "precision": settings.precision,
         "gradient_clip_val": settings.gradient_clip_val,
         "log_every_n_steps": settings.log_every_n_steps,
-        "callbacks": [checkpoint, RankSeed(settings.seed), *(callbacks or [])],
+        "callbacks": [checkpoint, CheckpointOnInterrupt(), RankSeed(settings.seed),
+                      *(callbacks or [])],
         "logger": mlflow_logger_for_active_run(log_prefix) or False,
         "enable_autolog_hparams": False,
         "enable_model_summary": False,
@@ -120,7 +123,12 @@ def fit_resumably(trainer: pl.Trainer, model: pl.LightningModule, settings: Trai
     ``weights_only=True`` (models are built from plain config, never unpickled).
 
     ``resume: last`` starts afresh, with a warning, when the last checkpoint was trained with
-    other hyperparameters (the config changed since): its weights would not fit the model."""
+    other hyperparameters (the config changed since): its weights would not fit the model.
+
+    Raises:
+        TrainingInterrupted: SIGTERM or SIGINT stopped the training (its state is saved), so
+            the stage must not go on as if the model were trained.
+    """
     checkpoint = resume_path(settings.resume, settings.checkpoint_dir)
     if checkpoint is not None and settings.resume == LAST:
         stored = checkpoint_hyperparameters(checkpoint)
@@ -131,7 +139,17 @@ def fit_resumably(trainer: pl.Trainer, model: pl.LightningModule, settings: Trai
             checkpoint = None
     if checkpoint is not None:
         logger.info("resuming from %s", checkpoint)
-    trainer.fit(model, ckpt_path=checkpoint, weights_only=True, **data)
+    interruption = next((c for c in trainer.callbacks if isinstance(c, CheckpointOnInterrupt)),
+                        None)
+    try:
+        trainer.fit(model, ckpt_path=checkpoint, weights_only=True, **data)
+    except SystemExit:  # Lightning's SIGTERMException, or its exit(1) after a KeyboardInterrupt
+        if interruption is None or interruption.signal_number is None:
+            raise
+        raise interruption.error(trainer) from None
+    if trainer.received_sigterm:  # the signal came after the last step: finished, yet stopped
+        raise (interruption.error(trainer) if interruption is not None else
+               TrainingInterrupted(signal.SIGTERM, trainer.global_step, None))
 
 
 def set_aside_checkpoints(checkpoint_dir: str | Path) -> Path:
