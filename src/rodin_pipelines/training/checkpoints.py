@@ -8,12 +8,17 @@ newest checkpoint if there is one, a path must exist, ``None`` starts afresh.
 
 from __future__ import annotations
 
+import pickle
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from rodin_pipelines.atomic_files import replace_durably, temporary_name
+from rodin_pipelines.errors import UnsafeCheckpointError
 
 LAST = "last"
 """``resume`` value meaning: continue from ``<checkpoint_dir>/last.ckpt`` when it exists."""
@@ -39,6 +44,20 @@ class AtomicCheckpoint(ModelCheckpoint):
         so a rerun of a finished training resumes at its end instead of redoing steps."""
         if self.save_last and trainer.global_step != self._last_global_step_saved:
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+
+def load_checkpoint_safely(path: str | Path) -> dict[str, Any]:
+    """A Lightning checkpoint's content, read with ``weights_only=True`` (memory-mapped when the
+    file allows: only what is used is read).
+
+    Raises:
+        UnsafeCheckpointError: the file holds pickled code; it is not loaded.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True,
+                          mmap=zipfile.is_zipfile(path))  # legacy files cannot be mapped
+    except pickle.UnpicklingError as error:
+        raise UnsafeCheckpointError.from_unpickling(path, error) from None
 
 
 def resume_path(resume: str | None, checkpoint_dir: str | Path) -> str | None:

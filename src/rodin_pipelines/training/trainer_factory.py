@@ -17,7 +17,9 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import MLFlowLogger
 
-from rodin_pipelines.training.checkpoints import LAST, AtomicCheckpoint, resume_path
+from rodin_pipelines.training.checkpoints import (
+    LAST, AtomicCheckpoint, load_checkpoint_safely, resume_path,
+)
 from rodin_pipelines.training.interruption import CheckpointOnInterrupt, TrainingInterrupted
 
 logger = logging.getLogger(__name__)
@@ -126,12 +128,14 @@ def fit_resumably(trainer: pl.Trainer, model: pl.LightningModule, settings: Trai
     other hyperparameters (the config changed since): its weights would not fit the model.
 
     Raises:
+        UnsafeCheckpointError: the checkpoint to resume from holds pickled code.
         TrainingInterrupted: SIGTERM or SIGINT stopped the training (its state is saved), so
             the stage must not go on as if the model were trained.
     """
     checkpoint = resume_path(settings.resume, settings.checkpoint_dir)
+    # Read safely first, whichever way it was named: a file carrying code is refused by name.
+    stored = checkpoint_hyperparameters(checkpoint) if checkpoint is not None else None
     if checkpoint is not None and settings.resume == LAST:
-        stored = checkpoint_hyperparameters(checkpoint)
         if stored is not None and stored != _plain(dict(model.hparams)):
             stale = set_aside_checkpoints(settings.checkpoint_dir)
             logger.warning("%s was trained with other hyperparameters; starting afresh (its "
@@ -167,9 +171,7 @@ def set_aside_checkpoints(checkpoint_dir: str | Path) -> Path:
 
 def checkpoint_hyperparameters(path: str) -> dict[str, Any] | None:
     """The hyperparameters a Lightning checkpoint was saved with (``None`` if it has none)."""
-    import torch
-
-    stored = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    stored = load_checkpoint_safely(path)
     hyperparameters = stored.get("hyper_parameters")
     return None if hyperparameters is None else _plain(dict(hyperparameters))
 
