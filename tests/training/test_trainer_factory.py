@@ -130,3 +130,15 @@ def test_resume_last_starts_afresh_when_the_hyperparameters_changed(tmp_path):
         "learning_rate"] == 0.01  # overwritten in place, no last-v1.ckpt beside a stale one
     assert not list(folder.glob("*-v1.ckpt"))
     assert len(list(folder.glob("stale-*/last.ckpt"))) == 1
+
+
+def test_resume_last_takes_a_slurm_requeue_checkpoint_newer_than_last_ckpt(tmp_path):
+    import os
+
+    last, hpc = tmp_path / "last.ckpt", tmp_path / "hpc_ckpt_1.ckpt"
+    last.write_bytes(b"step 5000")
+    hpc.write_bytes(b"step 9000")  # written on SIGUSR1 before the requeue
+    os.utime(last, ns=(1_000_000_000, 1_000_000_000))
+    assert resume_path("last", tmp_path) == str(hpc)
+    os.utime(last, None)  # the resumed run has since written last.ckpt again
+    assert resume_path("last", tmp_path) == str(last)

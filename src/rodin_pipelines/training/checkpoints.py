@@ -3,7 +3,8 @@
 Lightning's ``ModelCheckpoint`` writes straight to its target; a kill mid-write can leave a
 truncated ``last.ckpt`` that the next run would try to resume from. :class:`AtomicCheckpoint`
 writes to a temporary sibling and renames. Resuming is explicit: ``"last"`` continues from the
-newest checkpoint if there is one, a path must exist, ``None`` starts afresh.
+newest checkpoint if there is one (``last.ckpt`` or a SLURM requeue's ``hpc_ckpt_N.ckpt``), a
+path must exist, ``None`` starts afresh.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from rodin_pipelines.errors import UnsafeCheckpointError
 LAST = "last"
 """``resume`` value meaning: continue from ``<checkpoint_dir>/last.ckpt`` when it exists."""
 LAST_CHECKPOINT = "last.ckpt"
+HPC_CHECKPOINTS = "hpc_ckpt_*.ckpt"
+"""What Lightning writes when SLURM sends the requeue signal (``--signal=SIGUSR1@90
+--requeue``): newer than ``last.ckpt`` by up to ``checkpoint_every_n_steps`` steps."""
 
 
 class AtomicCheckpoint(ModelCheckpoint):
@@ -69,8 +73,12 @@ def resume_path(resume: str | None, checkpoint_dir: str | Path) -> str | None:
     if resume is None:
         return None
     if resume == LAST:
-        last = Path(checkpoint_dir) / LAST_CHECKPOINT
-        return str(last) if last.is_file() else None
+        # The newest of last.ckpt and a requeue's hpc checkpoints: naming last.ckpt alone would
+        # make Lightning ignore the requeue's and redo the steps since last.ckpt.
+        folder = Path(checkpoint_dir)
+        found = [path for path in (folder / LAST_CHECKPOINT, *sorted(folder.glob(HPC_CHECKPOINTS)))
+                 if path.is_file()]
+        return str(max(found, key=lambda path: path.stat().st_mtime_ns)) if found else None
     named = Path(resume)
     if not named.is_file():
         raise FileNotFoundError(
