@@ -99,6 +99,24 @@ def test_metrics_go_to_the_active_mlflow_run(tmp_path):
     assert len(history) >= 2
 
 
+def test_a_tracking_store_failing_during_training_is_a_warning(tmp_path, monkeypatch, caplog):
+    from mlflow.exceptions import MlflowException
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    settings = settings_in(tmp_path, max_steps=10, resume=None)
+
+    def locked(*args, **kwargs):  # another run holds the SQLite store
+        raise MlflowException("database is locked")
+
+    with mlflow.start_run():
+        trainer = build_trainer(settings, **quiet())
+        monkeypatch.setattr(mlflow.MlflowClient, "log_batch", locked)
+        fit_resumably(trainer, TinyRegression(), settings, train_dataloaders=regression_data())
+    assert trainer.global_step == 10
+    assert caplog.text.count("training goes on without tracking") == 1
+    assert "database is locked" in caplog.text
+
+
 def test_two_process_ddp_keeps_weights_identical_and_noise_different(tmp_path):
     record = tmp_path / "record"
     record.mkdir()

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import MLFlowLogger
 
 from rodin_pipelines.training.checkpoints import (
     LAST, AtomicCheckpoint, load_checkpoint_safely, resume_path,
 )
 from rodin_pipelines.training.interruption import CheckpointOnInterrupt, TrainingInterrupted
+from rodin_pipelines.training.tolerant_mlflow import TolerantMLFlowLogger
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +67,9 @@ class RankSeed(pl.Callback):
         pl.seed_everything(self.seed + trainer.global_rank, workers=True, verbose=False)
 
 
-def mlflow_logger_for_active_run(prefix: str = "") -> MLFlowLogger | None:
-    """A Lightning logger writing into the active MLflow run, or ``None`` when there is none.
+def mlflow_logger_for_active_run(prefix: str = "") -> TolerantMLFlowLogger | None:
+    """A Lightning logger writing into the active MLflow run, or ``None`` when there is none;
+    its failures during training are warnings (:class:`TolerantMLFlowLogger`).
 
     ``prefix`` names the model's curves (``prior-train/loss``) when one stage trains several."""
     try:
@@ -77,8 +78,8 @@ def mlflow_logger_for_active_run(prefix: str = "") -> MLFlowLogger | None:
         run = mlflow.active_run()
         if run is None:
             return None
-        return MLFlowLogger(tracking_uri=mlflow.get_tracking_uri(), run_id=run.info.run_id,
-                            prefix=prefix)
+        return TolerantMLFlowLogger(tracking_uri=mlflow.get_tracking_uri(),
+                                    run_id=run.info.run_id, prefix=prefix)
     except Exception as error:  # noqa: BLE001 - tracking must never kill training
         logger.warning("MLflow logging unavailable for training (%s); training goes on.", error)
         return None
