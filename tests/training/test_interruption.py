@@ -54,3 +54,26 @@ def test_a_signal_saves_the_step_and_a_rerun_resumes_there(tmp_path, signum):
     model = TinyRegression()
     fit_resumably(resumed, model, settings, train_dataloaders=regression_data())
     assert model.first_step == 7 and saved_step(last) == 40
+
+
+class SecondCtrlCMidStep(pl.Callback):
+    """A KeyboardInterrupt inside step ``step`` (what a second Ctrl-C raises)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_before_optimizer_step(self, trainer, *args) -> None:
+        if trainer.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def test_an_immediate_ctrl_c_saves_nothing_mid_step_and_names_the_last_checkpoint(tmp_path):
+    settings = TrainerSettings(max_steps=40, checkpoint_dir=str(tmp_path / "checkpoints"),
+                               checkpoint_every_n_steps=5, log_every_n_steps=5)
+    trainer = build_trainer(settings, callbacks=[SecondCtrlCMidStep(7)],
+                            enable_progress_bar=False)
+    with pytest.raises(TrainingInterrupted) as stopped:
+        fit_resumably(trainer, TinyRegression(), settings, train_dataloaders=regression_data())
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    assert stopped.value.exit_code == 130
+    assert stopped.value.checkpoint == last and stopped.value.step == saved_step(last) == 5

@@ -19,7 +19,9 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from rodin_pipelines.training.checkpoints import LAST_CHECKPOINT, AtomicCheckpoint
+from rodin_pipelines.training.checkpoints import (
+    LAST_CHECKPOINT, AtomicCheckpoint, load_checkpoint_safely,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,8 @@ class CheckpointOnInterrupt(pl.Callback):
     """Saves ``last.ckpt`` when SIGTERM or SIGINT stops the training, and remembers which.
 
     SIGINT is routed into Lightning's SIGTERM flag while training runs, so Ctrl-C also stops at
-    a step boundary (never with the weights half updated); a second Ctrl-C interrupts at once.
+    a step boundary (never with the weights half updated); a second Ctrl-C interrupts at once,
+    without saving.
     """
 
     def __init__(self) -> None:
@@ -74,12 +77,14 @@ class CheckpointOnInterrupt(pl.Callback):
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                      exception: BaseException) -> None:
         self._restore_sigint()
-        if isinstance(exception, SIGTERMException):
-            self.signal_number = self.signal_number or signal.SIGTERM
-        elif isinstance(exception, KeyboardInterrupt):
+        if isinstance(exception, KeyboardInterrupt):
+            # A second Ctrl-C (or one before training ran): it may have struck mid-step, with
+            # the weights half updated, so nothing is saved; the last checkpoint stands.
             self.signal_number = signal.SIGINT
-        else:
             return
+        if not isinstance(exception, SIGTERMException):
+            return
+        self.signal_number = self.signal_number or signal.SIGTERM
         for callback in trainer.checkpoint_callbacks:
             if isinstance(callback, AtomicCheckpoint) and callback.dirpath is not None:
                 self.checkpoint = Path(callback.dirpath) / LAST_CHECKPOINT
@@ -88,15 +93,19 @@ class CheckpointOnInterrupt(pl.Callback):
                                trainer.global_step)
 
     def error(self, trainer: pl.Trainer) -> TrainingInterrupted:
-        """The exception that reports this interruption."""
+        """The exception that reports this interruption, with the step its checkpoint holds."""
         signal_number = self.signal_number or signal.SIGTERM
-        checkpoint = self.checkpoint
-        if checkpoint is None:  # stopped after the end of training: on_train_end saved it
-            for callback in trainer.checkpoint_callbacks:
-                if isinstance(callback, AtomicCheckpoint) and callback.dirpath is not None:
-                    candidate = Path(callback.dirpath) / LAST_CHECKPOINT
-                    checkpoint = candidate if candidate.is_file() else None
-        return TrainingInterrupted(signal_number, trainer.global_step, checkpoint)
+        if self.checkpoint is not None:
+            return TrainingInterrupted(signal_number, trainer.global_step, self.checkpoint)
+        # Nothing saved now (a second Ctrl-C, or the signal came after training ended): the
+        # newest last.ckpt, if any, is what a rerun continues from.
+        for callback in trainer.checkpoint_callbacks:
+            if isinstance(callback, AtomicCheckpoint) and callback.dirpath is not None:
+                last = Path(callback.dirpath) / LAST_CHECKPOINT
+                if last.is_file():
+                    step = int(load_checkpoint_safely(last).get("global_step", 0))
+                    return TrainingInterrupted(signal_number, step, last)
+        return TrainingInterrupted(signal_number, trainer.global_step, None)
 
     def _restore_sigint(self) -> None:
         if self._previous_sigint is not None:
