@@ -1,5 +1,7 @@
 """The generate CLI turns options into the generate stage's runtime parameters."""
 
+from pathlib import Path
+
 import pytest
 
 from rodin_pipelines.generate_cli import parser, runtime_parameters
@@ -57,3 +59,54 @@ def test_outside_a_project_the_cli_says_where_to_run_it(tmp_path) -> None:
 
     with pytest.raises(SystemExit, match="inside the rodin-pipelines project"):
         project_root(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../../x", "/abs/path", ".."])
+def test_a_name_that_leaves_the_results_folder_is_a_usage_error(name: str, capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        parser().parse_args(["unconditional", "--name", name])
+    assert stopped.value.code == 2
+    assert "plain folder name" in capsys.readouterr().err
+    assert overrides("unconditional", "--name", "mine") == {"mode": "unconditional",
+                                                            "name": "mine"}
+
+
+def test_an_edit_of_a_prompt_starts_from_that_prompt() -> None:
+    generate = overrides("edit", "a bald man", "--to", "a man with red hair")
+    assert generate == {"mode": "edit", "prompt": "a bald man",
+                        "edit": {"source": "text", "source_text": "a bald man",
+                                 "edit_text": "a man with red hair"}}
+    assert overrides("edit", "a bald man", "--from", "a man", "--to", "x")["edit"][
+        "source_text"] == "a man"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["portrait"], "rodin-generate portrait path/to/face.png"),
+    (["edit", "--source", "portrait", "--to", "x"], "rodin-generate portrait path/to/face.png"),
+    (["text"], 'rodin-generate text "a smiling woman'),
+    (["text", "  "], 'rodin-generate text "a smiling woman'),
+    (["edit", "--source", "text", "--to", "x"], 'rodin-generate edit "a bald man" --to'),
+    (["unconditional", "a prompt"], "'a prompt' is not used by unconditional: leave it out"),
+    (["edit", "a prompt", "--source", "avatar:avatar_000001", "--to", "x"],
+     "is not used by edit --source avatar:avatar_000001"),
+])
+def test_missing_or_unused_values_are_one_line_usage_errors(argv, says, capsys) -> None:
+    from rodin_pipelines.generate_cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)  # refused before any project is looked for or model loaded
+    assert stopped.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_a_prompt_with_a_dollar_brace_reaches_the_stage_unchanged() -> None:
+    from kedro.config import OmegaConfigLoader
+
+    from rodin_pipelines.settings import CONFIG_LOADER_ARGS
+
+    prompt = "a robot named ${HOME} with ${ braces }"
+    options = {k: v for k, v in CONFIG_LOADER_ARGS.items() if k != "default_run_env"}
+    loader = OmegaConfigLoader(str(Path(__file__).resolve().parents[1] / "conf"), env="test",
+                               runtime_params=runtime_parameters(
+                                   parser().parse_args(["text", prompt])), **options)
+    assert loader["parameters"]["generate"]["prompt"] == prompt

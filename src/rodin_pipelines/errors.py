@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -16,3 +17,25 @@ class InputDataError(ValueError):
         if fix:
             message += f". Fix: {fix}"
         super().__init__(message)
+
+
+class UnsafeCheckpointError(InputDataError):
+    """A checkpoint holding pickled objects beyond tensors and plain data: refused unread.
+
+    torch's own message advises switching ``weights_only`` off, which would run whatever code
+    the file carries; this one names the file and says it will not be loaded.
+    """
+
+    def __init__(self, path: str | Path, detail: str = "") -> None:
+        found = f" ({detail})" if detail else ""
+        super().__init__(path, f"holds pickled Python code or objects{found}; loading it could "
+                         "run that code, so it will not be loaded",
+                         "use a checkpoint written by this project, or export the weights to "
+                         "safetensors from a copy you trust")
+
+    @classmethod
+    def from_unpickling(cls, path: str | Path, error: BaseException) -> UnsafeCheckpointError:
+        """From torch's ``weights_only`` refusal, keeping only what it refused."""
+        match = re.search(r"WeightsUnpickler error: ([^\n]*)", str(error))
+        detail = match.group(1).split(" was not an allowed")[0] if match else ""
+        return cls(path, detail.strip().rstrip("."))

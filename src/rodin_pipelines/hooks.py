@@ -1,4 +1,5 @@
-"""Project hooks: MLflow tracking through kedro-mlflow that can never kill a run."""
+"""Project hooks: MLflow tracking through kedro-mlflow that can never kill a run, and the exit
+status of a run whose training a signal stopped."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from kedro_mlflow.framework.hooks import MlflowHook
 
 from rodin_pipelines.pipeline_registry import stage_of
 from rodin_pipelines.sharding import launched_rank
+from rodin_pipelines.training.interruption import TrainingInterrupted
 
 logger = logging.getLogger(__name__)
 
@@ -170,4 +172,34 @@ def _end_active_run(status: str, every: bool = False) -> None:
         pass
 
 
-HOOKS = (ResilientMlflowHook(),)
+def interruption_in(error: BaseException | None) -> TrainingInterrupted | None:
+    """The :class:`TrainingInterrupted` behind ``error`` (a dataset may wrap it), if any."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, TrainingInterrupted):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+class InterruptedRunHook:
+    """A run whose training a signal stopped ends with ``128 + signal`` (143 for SIGTERM, 130
+    for Ctrl-C), saying where the state is and how to resume, never with status 0 or 1.
+
+    Registered first so that it runs after the other hooks' error handlers (pluggy calls the
+    last registered first): the exit it raises stops the calls that would follow.
+    """
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any,
+                          catalog: Any) -> None:
+        interrupted = interruption_in(error)
+        if interrupted is None:
+            return
+        logger.error("Run interrupted: %s. The stages before it are complete; this one is not.",
+                     interrupted)
+        raise SystemExit(interrupted.exit_code)
+
+
+HOOKS = (InterruptedRunHook(), ResilientMlflowHook())

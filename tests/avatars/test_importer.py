@@ -275,6 +275,15 @@ BAD_INPUTS = {  # case: (the file to damage and to find in the message, the dama
     "no transform_matrix": ("transforms_train.json",
                             _json_edit(lambda d: d["frames"][3].pop("transform_matrix"))),
     "fov differs": ("transforms_val.json", _json_edit(lambda d: d.update(camera_angle_x=0.7))),
+    "width not a number": ("transforms_train.json", _json_edit(lambda d: d.update(w="abc"))),
+    "height zero": ("transforms_test.json", _json_edit(lambda d: d.update(h=0))),
+    "fov a boolean": ("transforms_train.json", _json_edit(lambda d: d.update(camera_angle_x=True))),
+    "image above the folder": ("transforms_train.json", _json_edit(
+        lambda d: d["frames"][0].update(file_path="../secret"))),
+    "image at an absolute path": ("transforms_val.json", _json_edit(
+        lambda d: d["frames"][0].update(file_path="/etc/hostname"))),
+    "image path not a string": ("transforms_test.json", _json_edit(
+        lambda d: d["frames"][0].update(file_path=7))),
 }
 
 

@@ -110,3 +110,45 @@ def test_a_killed_run_leaves_no_trusted_half_avatar_and_a_rerun_finishes(tmp_pat
     assert calls == ["avatar_2", "avatar_3", "avatar_4"]
     assert not any(p.name.startswith(".tmp") for p in Path(root).iterdir())
     assert read_avatar_folder(root / "avatar_2").images.shape == (2, 4, 4, 4)
+
+
+PAUSED_SHARD = textwrap.dedent("""
+    import sys, torch
+    from rodin_pipelines.avatars.folder import AvatarViews
+    from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset, AvatarJob
+    from rodin_pipelines.rendering.cameras import orbit_camera_to_world
+    from rodin_pipelines.rendering.transforms_json import Frame, Transforms
+    import rodin_pipelines.avatars.folder as folder
+
+    def build():
+        frames = tuple(Frame("", m, "train") for m in orbit_camera_to_world(
+            torch.tensor([0.0, 1.0]), torch.zeros(2), 3.0))
+        return AvatarViews("shard_0_avatar", torch.full((2, 4, 4, 4), 0.5), Transforms(0.7, frames))
+
+    original = folder.atomic_write_json
+    def paused_json(path, payload):
+        if path.name == "meta.json":  # half written: wait while the other shard saves
+            print("HALF", flush=True)
+            sys.stdin.readline()
+        original(path, payload)
+    folder.atomic_write_json = paused_json
+    AvatarFolderDataset(sys.argv[1], progress=False).save({"shard_0_avatar": AvatarJob("v1", build)})
+""")
+
+
+def test_two_shards_saving_into_one_root_keep_each_other_s_folders_in_progress(tmp_path):
+    root = tmp_path / "avatars"
+    shard_0 = subprocess.Popen([sys.executable, "-c", PAUSED_SHARD, str(root)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert shard_0.stdout.readline().strip() == "HALF"
+        # Shard 1 (this process) saves while shard 0's avatar is half written in the same root.
+        AvatarFolderDataset(str(root), progress=False).save(
+            counting_jobs(["shard_1_avatar"], "v1", []))
+        assert any(p.name.startswith(".tmp-shard_0_avatar") for p in root.iterdir())
+    finally:
+        shard_0.communicate("go on\n", timeout=120)
+    assert shard_0.returncode == 0
+    assert sorted(AvatarFolderDataset(str(root), progress=False).load()) == [
+        "shard_0_avatar", "shard_1_avatar"]
+    assert not any(p.name.startswith(".tmp") for p in root.iterdir())

@@ -99,6 +99,24 @@ def test_metrics_go_to_the_active_mlflow_run(tmp_path):
     assert len(history) >= 2
 
 
+def test_a_tracking_store_failing_during_training_is_a_warning(tmp_path, monkeypatch, caplog):
+    from mlflow.exceptions import MlflowException
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    settings = settings_in(tmp_path, max_steps=10, resume=None)
+
+    def locked(*args, **kwargs):  # another run holds the SQLite store
+        raise MlflowException("database is locked")
+
+    with mlflow.start_run():
+        trainer = build_trainer(settings, **quiet())
+        monkeypatch.setattr(mlflow.MlflowClient, "log_batch", locked)
+        fit_resumably(trainer, TinyRegression(), settings, train_dataloaders=regression_data())
+    assert trainer.global_step == 10
+    assert caplog.text.count("training goes on without tracking") == 1
+    assert "database is locked" in caplog.text
+
+
 def test_two_process_ddp_keeps_weights_identical_and_noise_different(tmp_path):
     record = tmp_path / "record"
     record.mkdir()
@@ -130,3 +148,15 @@ def test_resume_last_starts_afresh_when_the_hyperparameters_changed(tmp_path):
         "learning_rate"] == 0.01  # overwritten in place, no last-v1.ckpt beside a stale one
     assert not list(folder.glob("*-v1.ckpt"))
     assert len(list(folder.glob("stale-*/last.ckpt"))) == 1
+
+
+def test_resume_last_takes_a_slurm_requeue_checkpoint_newer_than_last_ckpt(tmp_path):
+    import os
+
+    last, hpc = tmp_path / "last.ckpt", tmp_path / "hpc_ckpt_1.ckpt"
+    last.write_bytes(b"step 5000")
+    hpc.write_bytes(b"step 9000")  # written on SIGUSR1 before the requeue
+    os.utime(last, ns=(1_000_000_000, 1_000_000_000))
+    assert resume_path("last", tmp_path) == str(hpc)
+    os.utime(last, None)  # the resumed run has since written last.ckpt again
+    assert resume_path("last", tmp_path) == str(last)

@@ -89,3 +89,29 @@ def test_plane_statistics_by_hand_and_through_their_file(tmp_path):
     by_hand = PlaneStatistics(mean=torch.zeros(2), std=torch.ones(2))
     assert set(by_hand.to_dict()) == {"mean", "std"}
     assert PlaneStatistics.from_dict(by_hand.to_dict()).count is None
+
+
+@pytest.mark.parametrize("planes, problem", [
+    (torch.randn(1, 3, 4, 8, 8), r"must be \(3, C, R, R\), got \(1, 3, 4, 8, 8\)"),
+    (torch.randn(3, 4, 8, 8).index_fill_(0, torch.tensor([1]), float("nan")), "NaN or infinite"),
+])
+def test_a_batch_or_non_finite_values_in_a_triplane_file_are_named(tmp_path, planes, problem):
+    from safetensors.torch import save_file
+
+    save_file({"planes": planes}, str(tmp_path / "c.safetensors"))
+    with pytest.raises(InputDataError, match=problem) as error:
+        load_triplane(tmp_path / "c.safetensors")
+    assert error.value.path.name == "c.safetensors"
+
+
+@pytest.mark.parametrize("declared", [2**63, 2**40, 0])
+def test_an_absurd_header_length_is_a_damaged_file_that_is_refitted(tmp_path, declared, caplog):
+    from rodin_pipelines.triplane.plane_jobs import is_fitted
+
+    path = tmp_path / "d.safetensors"
+    path.write_bytes(declared.to_bytes(8, "little") + b'{"__metadata__": {}}')
+    with pytest.raises(InputDataError, match="damaged safetensors") as error:
+        read_triplane_metadata(path)
+    assert error.value.path == path
+    assert is_fitted(path, "any fingerprint") is False
+    assert "d.safetensors" in caplog.text and "fitted again" in caplog.text

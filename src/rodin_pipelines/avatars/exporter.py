@@ -2,16 +2,15 @@
 
 Layout as the public NeRF-synthetic sets: ``transforms_train.json`` / ``transforms_test.json``
 with ``file_path`` like ``./train/r_0`` (no extension) and RGBA PNGs under ``train/``, ``test/``.
-The frontal view goes with the training views.
+The frontal view goes with the training views. Every file is written atomically, each split's
+JSON after its pictures, so a JSON never names a picture that is not complete.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image
-
-from rodin_pipelines.atomic_files import atomic_write_json
+from rodin_pipelines.atomic_files import atomic_write_json, atomic_write_png
 from rodin_pipelines.avatars.folder import FRONTAL_SPLIT, TEST_SPLIT, TRAIN_SPLIT, AvatarViews
 
 NERF_SYNTHETIC_SPLITS = {TRAIN_SPLIT: (TRAIN_SPLIT, FRONTAL_SPLIT), TEST_SPLIT: (TEST_SPLIT,)}
@@ -27,7 +26,7 @@ def export_nerf_synthetic(avatar: AvatarViews, folder: str | Path) -> Path:
         frames = []
         indices = [i for i, f in enumerate(avatar.transforms.frames) if f.split in ours]
         for number, index in enumerate(indices):
-            Image.fromarray(pixels[index], mode="RGBA").save(folder / split / f"r_{number}.png")
+            atomic_write_png(folder / split / f"r_{number}.png", pixels[index])
             frames.append({
                 "file_path": f"./{split}/r_{number}",
                 "transform_matrix": avatar.transforms.frames[index].camera_to_world.tolist(),

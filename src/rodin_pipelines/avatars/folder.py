@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch import Tensor
 
 from rodin_pipelines.atomic_files import TEMPORARY_PREFIX, atomic_directory, atomic_write_json
+from rodin_pipelines.avatars.image_files import read_rgba_pixels
 from rodin_pipelines.errors import InputDataError
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.transforms_json import (
@@ -182,17 +183,10 @@ def read_rgba_image(path: Path) -> np.ndarray:
     """One image as ``(H, W, 4)`` float32 RGBA in [0, 1]; an image without alpha is opaque."""
     if not path.is_file():
         raise InputDataError(path, "image missing", "restore the file or drop its frame")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            rgba = image.convert("RGBA")
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise InputDataError(path, f"corrupt or unreadable image ({error})",
-                             "re-render or re-export this view") from error
-    array = np.asarray(rgba, dtype=np.float32) / 255.0
-    if image.mode in {"I;16", "I", "F"}:
-        raise InputDataError(path, f"unsupported image mode {image.mode}", "save as 8-bit RGBA")
-    return array
+    pixels, mode = read_rgba_pixels(path, "re-render or re-export this view")
+    if mode in {"I;16", "I", "F"}:
+        raise InputDataError(path, f"unsupported image mode {mode}", "save as 8-bit RGBA")
+    return pixels.astype(np.float32) / 255.0
 
 
 def finished_avatar_ids(root: str | Path) -> list[str]:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
@@ -42,6 +41,7 @@ from rodin_pipelines.avatars.folder import (
 )
 from rodin_pipelines.errors import InputDataError
 from rodin_pipelines.fingerprints import fingerprint
+from rodin_pipelines.folder_names import checked_folder_name, folder_name_from
 from rodin_pipelines.rendering.cameras import Cameras, project_points
 from rodin_pipelines.rendering.transforms_json import (
     IMAGE_SUFFIX, Frame, Transforms, image_path_of, read_transforms,
@@ -66,7 +66,6 @@ MIN_VIEW_FRACTION = 0.25
 that one or two cameras see (e.g. right in front of a lens) is unconstrained, not object."""
 IMPORTER_VERSION = 1
 """Bump when the same source and options would import differently, to invalidate old folders."""
-_UNSAFE_ID_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 class UpAxis(str, Enum):
@@ -200,12 +199,8 @@ def fingerprint_of_import(source: str | Path, avatar_id: str | None = None,
 def avatar_id_for(source: str | Path, avatar_id: str | None = None) -> str:
     """``avatar_id`` checked, or by default the source folder's name made safe for a folder."""
     if avatar_id is None:
-        name = _UNSAFE_ID_CHARACTERS.sub("_", _source_folder(source).name)
-        return name.strip("._-") or "avatar"  # a leading "." would hide it (or look temporary)
-    if not avatar_id or _UNSAFE_ID_CHARACTERS.search(avatar_id) or avatar_id.startswith("."):
-        raise ValueError(f"avatar_id {avatar_id!r} must use only letters, digits, '_', '-', '.' "
-                         "and not start with '.'")
-    return avatar_id
+        return folder_name_from(_source_folder(source).name)
+    return checked_folder_name(avatar_id, "avatar_id")
 
 
 def resize_rgba(image: Tensor, image_size: int) -> Tensor:

@@ -12,7 +12,9 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 from torch import Tensor
 
-from rodin_pipelines.atomic_files import TEMPORARY_PREFIX, atomic_write_bytes, atomic_write_json
+from rodin_pipelines.atomic_files import (
+    TEMPORARY_PREFIX, atomic_directory, atomic_write_bytes, atomic_write_json,
+)
 from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.plane_jobs import (
     TRIPLANE_SUFFIX,
@@ -46,13 +48,16 @@ class SharedDecoderDataset(AbstractDataset[SharedDecoderJob, SharedDecoderFit]):
         if self._stored_fingerprint() == data.fingerprint:
             return
         fit = data.build()
-        save_decoder(self._path, fit.decoder)
-        planes = {k: v.contiguous() for k, v in fit.planes.items()}
-        atomic_write_bytes(self._path / PHASE_ONE_PLANES, save_safetensors_bytes(planes))
-        # Written last: its fingerprint vouches for the files above.
-        atomic_write_json(self._path / JOB_FILE, {
-            "fingerprint": fit.fingerprint, "seconds": fit.seconds, "history": fit.history,
-        })
+        # The folder is swapped in whole: the old phase1.json never stands beside a new decoder
+        # (a kill midway would otherwise leave its fingerprint vouching for the wrong weights).
+        with atomic_directory(self._path) as staging:
+            save_decoder(staging, fit.decoder)
+            planes = {k: v.contiguous() for k, v in fit.planes.items()}
+            atomic_write_bytes(staging / PHASE_ONE_PLANES, save_safetensors_bytes(planes))
+            # Written last: its fingerprint vouches for the files above.
+            atomic_write_json(staging / JOB_FILE, {
+                "fingerprint": fit.fingerprint, "seconds": fit.seconds, "history": fit.history,
+            })
 
     def _stored_fingerprint(self) -> str | None:
         try:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch import Tensor
 
+from rodin_pipelines.avatars.image_files import read_rgba_pixels
 from rodin_pipelines.errors import InputDataError
 
 ALPHA_MARGIN = 0.1
@@ -25,12 +26,7 @@ def read_portrait(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise InputDataError(path, "portrait not found", "give the path of a PNG or JPEG image")
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGBA"))
-    except (UnidentifiedImageError, OSError) as error:
-        raise InputDataError(path, f"not a readable image ({error})",
-                             "give a PNG or JPEG portrait") from error
+    return read_rgba_pixels(path, "give a PNG or JPEG portrait")[0]
 
 
 def frame_portrait(rgba: np.ndarray, size: int) -> Tensor:

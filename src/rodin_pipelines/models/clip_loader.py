@@ -12,6 +12,7 @@ The tokenizer is open_clip's own BPE tokenizer, shipped inside the package (offl
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,8 @@ import open_clip
 import torch
 from torch import nn
 
-from rodin_pipelines.errors import InputDataError
+from rodin_pipelines.atomic_files import atomic_write_bytes
+from rodin_pipelines.errors import InputDataError, UnsafeCheckpointError
 
 CLIP_CONFIG_FOLDER = Path(__file__).parent / "clip_configs"
 DOMAIN_CLIP = "rodin-domain-clip"
@@ -62,6 +64,7 @@ def load_clip(choice: ClipChoice, device: str | torch.device = "cpu") -> LoadedC
 
     Raises:
         InputDataError: the named checkpoint file does not exist.
+        UnsafeCheckpointError: it holds pickled code (it is not loaded).
         ValueError: the architecture is unknown to open_clip.
     """
     register_project_clip_configs()
@@ -73,8 +76,11 @@ def load_clip(choice: ClipChoice, device: str | torch.device = "cpu") -> LoadedC
                              "point encoder.clip.checkpoint (in conf/local) at a local weights "
                              "file; nothing is downloaded")
     # pretrained=<local file> makes open_clip load that file; None leaves weights initialised.
-    model = open_clip.create_model(choice.architecture, pretrained=choice.checkpoint,
-                                   device=device, weights_only=True)
+    try:
+        model = open_clip.create_model(choice.architecture, pretrained=choice.checkpoint,
+                                       device=device, weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise UnsafeCheckpointError.from_unpickling(choice.checkpoint, error) from None
     model.eval()
     tokenizer = open_clip.get_tokenizer(choice.architecture)
     size = model.visual.image_size
@@ -82,11 +88,11 @@ def load_clip(choice: ClipChoice, device: str | torch.device = "cpu") -> LoadedC
 
 
 def save_clip_checkpoint(model: nn.Module, path: str | Path) -> None:
-    """Write a CLIP's weights as a file :func:`load_clip` (and open_clip) can load."""
-    from safetensors.torch import save_file
+    """Write a CLIP's weights as a file :func:`load_clip` (and open_clip) can load, atomically
+    (a reader or a kill never meets a half-written file)."""
+    from safetensors.torch import save
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    atomic_write_bytes(path, save({k: v.contiguous() for k, v in model.state_dict().items()}))
 
 
 def load_trained_clip(weights: dict[str, torch.Tensor], architecture: str) -> LoadedClip:

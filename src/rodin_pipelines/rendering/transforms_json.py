@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import torch
@@ -87,14 +87,8 @@ def read_transforms(path: str | Path) -> Transforms:
         raise InputDataError(path, "missing field 'frames' (a non-empty list)")
     frames = tuple(_read_frame(path, index, raw) for index, raw in enumerate(raw_frames))
     extra = {k: v for k, v in payload.items() if k not in {"camera_angle_x", "frames", "w", "h"}}
-    width, height = payload.get("w"), payload.get("h")
-    return Transforms(
-        fov_x,
-        frames,
-        int(width) if width is not None else None,
-        int(height) if height is not None else None,
-        extra,
-    )
+    return Transforms(fov_x, frames, _read_size(path, payload, "w"), _read_size(path, payload, "h"),
+                      extra)
 
 
 def write_transforms(path: str | Path, transforms: Transforms) -> None:
@@ -122,9 +116,36 @@ def _read_fov_x(path: Path, payload: dict[str, Any]) -> float:
             "add it; for intrinsics given as fl_x and w, camera_angle_x = 2 * atan(w / (2 * fl_x))",
         )
     fov_x = payload["camera_angle_x"]
-    if not isinstance(fov_x, (int, float)) or not math.isfinite(fov_x) or not 0 < fov_x < math.pi:
+    # bool is an int in Python: `true` would otherwise be read as 1 radian.
+    if isinstance(fov_x, bool) or not isinstance(fov_x, (int, float)) \
+            or not math.isfinite(fov_x) or not 0 < fov_x < math.pi:
         raise InputDataError(path, f"camera_angle_x must be a number in (0, pi), got {fov_x!r}")
     return float(fov_x)
+
+
+def _read_size(path: Path, payload: dict[str, Any], key: str) -> int | None:
+    """The optional image width ``w`` or height ``h``: a positive whole number of pixels."""
+    value = payload.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not float(value).is_integer() or value <= 0:
+        raise InputDataError(path, f"'{key}' must be a positive whole number of pixels, "
+                             f"got {value!r}", f"fix it or remove '{key}' (read from the images)")
+    return int(value)
+
+
+def _checked_file_path(path: Path, where: str, file_path: Any) -> str:
+    """``file_path`` if it names a file inside the JSON's folder: a relative path that never
+    climbs out (``../secret`` or ``/etc/passwd`` would read, and import, any file)."""
+    if not isinstance(file_path, str) or not file_path:
+        raise InputDataError(path, f"{where}.file_path must be a non-empty string")
+    parts = PureWindowsPath(file_path).parts  # splits at both / and \\ and sees drives
+    if PurePosixPath(file_path).is_absolute() or PureWindowsPath(file_path).anchor \
+            or ".." in parts:
+        raise InputDataError(path, f"{where}.file_path {file_path!r} points outside the folder "
+                             "of this file", "keep images in that folder, named relative to it")
+    return file_path
 
 
 def _read_frame(path: Path, index: int, raw: Any) -> Frame:
@@ -146,4 +167,5 @@ def _read_frame(path: Path, index: int, raw: Any) -> Frame:
             "export camera-to-world matrices without scale (rescale the scene instead)",
         )
     split = raw.get("split")
-    return Frame(str(raw["file_path"]), matrix.float(), str(split) if split is not None else None)
+    file_path = _checked_file_path(path, where, raw["file_path"])
+    return Frame(file_path, matrix.float(), str(split) if split is not None else None)

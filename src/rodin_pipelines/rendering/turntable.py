@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rodin_pipelines.atomic_files import TEMPORARY_PREFIX
+from rodin_pipelines.atomic_files import replace_durably, temporary_name
 from rodin_pipelines.rendering.cameras import Cameras, orbit_camera_to_world
 from rodin_pipelines.rendering.compositing import straight_rgba_over
 
@@ -38,14 +38,20 @@ def write_turntable(frames: Tensor, path: str | Path, fps: int = 12) -> None:
     path = Path(path)
     rgb = straight_rgba_over(frames, torch.tensor(TURNTABLE_BACKGROUND))
     pixels = (rgb.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-    temporary = path.with_name(f"{TEMPORARY_PREFIX}{path.name}")
-    if path.suffix == ".gif":
-        iio.imwrite(temporary, pixels, extension=".gif", duration=1000 / fps, loop=0)
-    elif path.suffix == ".mp4":
-        # H.264 wants even sides; macro blocks of 16 avoid a rescale warning.
-        pad = [(0, 0), (0, -pixels.shape[1] % 16), (0, -pixels.shape[2] % 16), (0, 0)]
-        padded = np.pad(pixels, pad, mode="edge")
-        iio.imwrite(temporary, padded, extension=".mp4", fps=fps, codec="libx264")
-    else:
+    # The suffix stays last: imageio picks the format by it. A per-process, per-call name, so
+    # two runs writing one turntable never write into each other's file.
+    temporary = path.with_name(temporary_name(path.stem) + path.suffix)
+    if path.suffix not in (".gif", ".mp4"):
         raise ValueError(f"turntable files are .gif or .mp4, got {path}")
-    temporary.replace(path)
+    try:
+        if path.suffix == ".gif":
+            iio.imwrite(temporary, pixels, extension=".gif", duration=1000 / fps, loop=0)
+        else:
+            # H.264 wants even sides; macro blocks of 16 avoid a rescale warning.
+            pad = [(0, 0), (0, -pixels.shape[1] % 16), (0, -pixels.shape[2] % 16), (0, 0)]
+            padded = np.pad(pixels, pad, mode="edge")
+            iio.imwrite(temporary, padded, extension=".mp4", fps=fps, codec="libx264")
+        replace_durably(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -5,7 +5,9 @@ optional first phase that trains the image tower on attribute labels
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -14,6 +16,13 @@ from torch import Tensor
 from rodin_pipelines.models.clip_loader import ClipChoice, load_clip
 from rodin_pipelines.training.attribute_pretraining import AttributeHeads
 from rodin_pipelines.training.multi_positive_loss import described_images, multi_positive_clip_loss
+from rodin_pipelines.training.nonfinite import NonFiniteGuard
+
+
+MAX_LOGIT_SCALE = math.log(100.0)
+"""Upper bound of the learned log temperature (logits at most 100 x cosine), as in CLIP."""
+MAX_NONFINITE_STEPS = 5
+"""Non-finite steps in a row that stop the training."""
 
 
 class DomainClipSystem(pl.LightningModule):
@@ -48,15 +57,31 @@ class DomainClipSystem(pl.LightningModule):
         self.attribute_heads = (AttributeHeads(loaded.model.visual.output_dim,
                                                pretraining_attributes)
                                 if attribute_pretraining_steps > 0 else None)
+        # Not a hyperparameter: checkpoints of earlier runs keep resuming.
+        self.nonfinite = NonFiniteGuard(
+            MAX_NONFINITE_STEPS, "clip/nonfinite_steps_skipped",
+            "lower encoder.training.learning_rate, or check the renders for NaN pixels")
 
     @classmethod
     def from_choice(cls, choice: ClipChoice, **optimiser: float) -> DomainClipSystem:
         return cls(**asdict(choice), **optimiser)
 
-    def training_step(self, batch: tuple[Tensor, ...], batch_index: int) -> Tensor:
+    def training_step(self, batch: tuple[Tensor, ...], batch_index: int) -> Tensor | None:
         """``batch``: images, tokens, negative tokens, has negative, avatar codes, text
         assertions, face visible, as :class:`~rodin_pipelines.training.clip_data.AvatarCaptionPairs`
-        gives."""
+        gives. A non-finite loss skips the step (``None``), :class:`NonFiniteGuard`."""
+        loss = self.loss(batch)
+        return loss if self.nonfinite.all_ranks_finite(self, loss) else None
+
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        """Step, then keep the temperature in range: as open_clip's training does, so the
+        logits cannot grow until the softmax saturates and the loss overflows."""
+        super().optimizer_step(*args, **kwargs)
+        with torch.no_grad():
+            self.clip.logit_scale.clamp_(0.0, MAX_LOGIT_SCALE)
+
+    def loss(self, batch: tuple[Tensor, ...]) -> Tensor:
+        """The loss of this step's phase (attribute pre-training, then contrastive)."""
         images, tokens, negative_tokens, has_negative, codes, assertions, face_visible = batch
         if self.global_step < self.hparams.attribute_pretraining_steps:
             return self.attribute_step(images, codes, face_visible)

@@ -11,7 +11,6 @@ trained ones and are what sampling uses.
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -23,17 +22,14 @@ from rodin_pipelines.diffusion.denoiser import Condition, Denoiser
 from rodin_pipelines.diffusion.losses import condition_keep_mask, diffusion_loss
 from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings
 from rodin_pipelines.instantiation import build_from_config
-
-logger = logging.getLogger(__name__)
+from rodin_pipelines.training.nonfinite import (  # noqa: F401 - the error is re-exported
+    NonFiniteGuard, TrainingDivergedError,
+)
 
 
 DEFAULT_OPTIMISER = {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-4,
                      "weight_decay": 0.0}
 """AdamW at lr 1e-4 without weight decay (AdamW's own default decay is 0.01)."""
-
-
-class TrainingDivergedError(FloatingPointError):
-    """Several optimisation steps in a row had a non-finite loss on some rank."""
 
 
 class AuxiliaryLoss(Protocol):
@@ -77,8 +73,10 @@ class DiffusionSystem(pl.LightningModule):
         self.schedule = NoiseSchedule(ScheduleSettings(**schedule))
         self.denoiser = Denoiser(self.network, self.schedule, parameterisation)
         self.auxiliary_loss = auxiliary_loss
-        self.nonfinite_in_a_row = 0
-        self.nonfinite_total = 0
+        self.nonfinite = NonFiniteGuard(
+            max_nonfinite_steps, "train/nonfinite_steps_skipped",
+            "lower the learning rate, enable gradient clipping, or check the training data for "
+            "NaN (the fit stage's tri-planes)")
         self._stepped = False
         self.last_timesteps: Tensor | None = None
         if channels_last:
@@ -115,24 +113,15 @@ class DiffusionSystem(pl.LightningModule):
 
     def _all_ranks_finite(self, loss: Tensor) -> bool:
         """Agree across ranks whether to step (one rank's NaN skips the step everywhere)."""
-        finite = self.trainer.strategy.reduce_boolean_decision(bool(torch.isfinite(loss)),
-                                                               all=True)
-        if finite:
-            self.nonfinite_in_a_row = 0
-            return True
-        self.nonfinite_in_a_row += 1
-        self.nonfinite_total += 1
-        self.log("train/nonfinite_steps_skipped", float(self.nonfinite_total))
-        logger.warning("non-finite loss at step %d (rank %d): step skipped",
-                       self.global_step, self.global_rank)
-        if self.nonfinite_in_a_row >= self.hparams.max_nonfinite_steps:
-            raise TrainingDivergedError(
-                f"loss was non-finite for {self.nonfinite_in_a_row} steps in a row, up to step "
-                f"{self.global_step}. Fix: lower the learning rate, enable gradient clipping, or "
-                "check the training data for NaN (the fit stage's tri-planes); then rerun to "
-                "resume from the last checkpoint"
-            )
-        return False
+        return self.nonfinite.all_ranks_finite(self, loss)
+
+    @property
+    def nonfinite_in_a_row(self) -> int:
+        return self.nonfinite.in_a_row
+
+    @property
+    def nonfinite_total(self) -> int:
+        return self.nonfinite.total
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         """Step, then update the EMA: here rather than in ``on_train_batch_end``, which runs

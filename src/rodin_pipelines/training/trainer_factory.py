@@ -9,14 +9,18 @@ any), so one stage stays one MLflow run.
 from __future__ import annotations
 
 import logging
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import MLFlowLogger
 
-from rodin_pipelines.training.checkpoints import LAST, AtomicCheckpoint, resume_path
+from rodin_pipelines.training.checkpoints import (
+    LAST, AtomicCheckpoint, load_checkpoint_safely, resume_path,
+)
+from rodin_pipelines.training.interruption import CheckpointOnInterrupt, TrainingInterrupted
+from rodin_pipelines.training.tolerant_mlflow import TolerantMLFlowLogger
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +67,9 @@ class RankSeed(pl.Callback):
         pl.seed_everything(self.seed + trainer.global_rank, workers=True, verbose=False)
 
 
-def mlflow_logger_for_active_run(prefix: str = "") -> MLFlowLogger | None:
-    """A Lightning logger writing into the active MLflow run, or ``None`` when there is none.
+def mlflow_logger_for_active_run(prefix: str = "") -> TolerantMLFlowLogger | None:
+    """A Lightning logger writing into the active MLflow run, or ``None`` when there is none;
+    its failures during training are warnings (:class:`TolerantMLFlowLogger`).
 
     ``prefix`` names the model's curves (``prior-train/loss``) when one stage trains several."""
     try:
@@ -73,8 +78,8 @@ def mlflow_logger_for_active_run(prefix: str = "") -> MLFlowLogger | None:
         run = mlflow.active_run()
         if run is None:
             return None
-        return MLFlowLogger(tracking_uri=mlflow.get_tracking_uri(), run_id=run.info.run_id,
-                            prefix=prefix)
+        return TolerantMLFlowLogger(tracking_uri=mlflow.get_tracking_uri(),
+                                    run_id=run.info.run_id, prefix=prefix)
     except Exception as error:  # noqa: BLE001 - tracking must never kill training
         logger.warning("MLflow logging unavailable for training (%s); training goes on.", error)
         return None
@@ -104,7 +109,8 @@ def build_trainer(settings: TrainerSettings, callbacks: list[pl.Callback] | None
         "precision": settings.precision,
         "gradient_clip_val": settings.gradient_clip_val,
         "log_every_n_steps": settings.log_every_n_steps,
-        "callbacks": [checkpoint, RankSeed(settings.seed), *(callbacks or [])],
+        "callbacks": [checkpoint, CheckpointOnInterrupt(), RankSeed(settings.seed),
+                      *(callbacks or [])],
         "logger": mlflow_logger_for_active_run(log_prefix) or False,
         "enable_autolog_hparams": False,
         "enable_model_summary": False,
@@ -120,10 +126,17 @@ def fit_resumably(trainer: pl.Trainer, model: pl.LightningModule, settings: Trai
     ``weights_only=True`` (models are built from plain config, never unpickled).
 
     ``resume: last`` starts afresh, with a warning, when the last checkpoint was trained with
-    other hyperparameters (the config changed since): its weights would not fit the model."""
+    other hyperparameters (the config changed since): its weights would not fit the model.
+
+    Raises:
+        UnsafeCheckpointError: the checkpoint to resume from holds pickled code.
+        TrainingInterrupted: SIGTERM or SIGINT stopped the training (its state is saved), so
+            the stage must not go on as if the model were trained.
+    """
     checkpoint = resume_path(settings.resume, settings.checkpoint_dir)
+    # Read safely first, whichever way it was named: a file carrying code is refused by name.
+    stored = checkpoint_hyperparameters(checkpoint) if checkpoint is not None else None
     if checkpoint is not None and settings.resume == LAST:
-        stored = checkpoint_hyperparameters(checkpoint)
         if stored is not None and stored != _plain(dict(model.hparams)):
             stale = set_aside_checkpoints(settings.checkpoint_dir)
             logger.warning("%s was trained with other hyperparameters; starting afresh (its "
@@ -131,7 +144,17 @@ def fit_resumably(trainer: pl.Trainer, model: pl.LightningModule, settings: Trai
             checkpoint = None
     if checkpoint is not None:
         logger.info("resuming from %s", checkpoint)
-    trainer.fit(model, ckpt_path=checkpoint, weights_only=True, **data)
+    interruption = next((c for c in trainer.callbacks if isinstance(c, CheckpointOnInterrupt)),
+                        None)
+    try:
+        trainer.fit(model, ckpt_path=checkpoint, weights_only=True, **data)
+    except SystemExit:  # Lightning's SIGTERMException, or its exit(1) after a KeyboardInterrupt
+        if interruption is None or interruption.signal_number is None:
+            raise
+        raise interruption.error(trainer) from None
+    if trainer.received_sigterm:  # the signal came after the last step: finished, yet stopped
+        raise (interruption.error(trainer) if interruption is not None else
+               TrainingInterrupted(signal.SIGTERM, trainer.global_step, None))
 
 
 def set_aside_checkpoints(checkpoint_dir: str | Path) -> Path:
@@ -149,9 +172,7 @@ def set_aside_checkpoints(checkpoint_dir: str | Path) -> Path:
 
 def checkpoint_hyperparameters(path: str) -> dict[str, Any] | None:
     """The hyperparameters a Lightning checkpoint was saved with (``None`` if it has none)."""
-    import torch
-
-    stored = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    stored = load_checkpoint_safely(path)
     hyperparameters = stored.get("hyper_parameters")
     return None if hyperparameters is None else _plain(dict(hyperparameters))
 

@@ -10,6 +10,7 @@ so a rerun skips avatars already fitted with the same decoder, settings and imag
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -32,6 +33,8 @@ from rodin_pipelines.triplane.storage import (
     save_triplane,
 )
 from rodin_pipelines.triplane.supervision import FitTargetLoader
+
+logger = logging.getLogger(__name__)
 
 TRIPLANE_SUFFIX = ".safetensors"
 
@@ -102,7 +105,8 @@ def is_fitted(path: Path, fingerprint: str) -> bool:
         return False
     try:
         return read_triplane_metadata(path).get(FIT_FINGERPRINT_KEY) == fingerprint
-    except (OSError, ValueError):
+    except (OSError, ValueError) as error:  # InputDataError too: a damaged file is refitted
+        logger.warning("%s is unreadable or damaged (%s); it will be fitted again", path, error)
         return False
 
 

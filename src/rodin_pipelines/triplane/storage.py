@@ -36,12 +36,28 @@ def save_triplane(path: str | Path, planes: Tensor, metadata: dict[str, str]) ->
 
 
 def read_triplane_metadata(path: str | Path) -> dict[str, str]:
-    """Only the metadata of a tri-plane file (cheap: the header, not the tensor)."""
+    """Only the metadata of a tri-plane file (cheap: the header, not the tensor).
+
+    Raises:
+        InputDataError: a damaged header (one declaring more bytes than the file holds would
+            otherwise ask for exabytes of memory).
+    """
     path = Path(path)
+    damaged = "delete it and rerun the fit stage"
+    size = path.stat().st_size
     with path.open("rb") as stream:
         header_size = int.from_bytes(stream.read(8), "little")
-        header = json.loads(stream.read(header_size))
-    return header.get("__metadata__", {})
+        if not 0 < header_size <= size - 8:
+            raise InputDataError(path, f"damaged safetensors file: its header declares "
+                                 f"{header_size} bytes in a file of {size}", damaged)
+        try:
+            header = json.loads(stream.read(header_size))
+        except ValueError as error:  # also bad UTF-8
+            raise InputDataError(path, f"damaged safetensors header ({error})", damaged) from error
+    metadata = header.get("__metadata__", {}) if isinstance(header, dict) else None
+    if not isinstance(metadata, dict):
+        raise InputDataError(path, "damaged safetensors header (not a JSON object)", damaged)
+    return metadata
 
 
 def load_triplane(path: str | Path, channels: int | None = None,
@@ -56,12 +72,18 @@ def load_triplane(path: str | Path, channels: int | None = None,
     except Exception as error:  # noqa: BLE001 - any parse failure means a damaged file
         raise InputDataError(path, f"not a tri-plane safetensors file ({error})",
                              "delete it and rerun the fit stage") from error
+    if planes.ndim != 4:  # the shape check allows batches; one file holds one tri-plane
+        raise InputDataError(path, f"tri-plane must be (3, C, R, R), got {tuple(planes.shape)}",
+                             "delete it and rerun the fit stage")
     try:
         check_triplane_shape(planes, channels, resolution)
     except ValueError as error:
         raise InputDataError(path, f"{error}, which does not match the decoder config",
                              "refit with the current decoder or use the decoder it was "
                              "fitted with") from error
+    if not planes.is_floating_point() or not bool(planes.isfinite().all()):
+        raise InputDataError(path, "tri-plane holds NaN or infinite (or non-float) values",
+                             "delete it and rerun the fit stage")
     return planes, read_triplane_metadata(path)
 
 

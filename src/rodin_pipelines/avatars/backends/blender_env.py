@@ -44,6 +44,26 @@ class BlenderEnvironmentMissing(RuntimeError):
     """The Blender backend was chosen but its environment is absent or incomplete."""
 
 
+class NotOurFolder(FileExistsError):
+    """``--path`` names a folder with content this module did not make (no marker file)."""
+
+
+def refuse_foreign_folder(environment: Path) -> None:
+    """Raise :class:`NotOurFolder` unless ``environment`` is absent, empty or one we made.
+
+    Creating replaces the folder as a whole; only our marker (written last into every
+    environment we make) says that what stands there is ours to replace.
+    """
+    if not environment.exists() and not environment.is_symlink():
+        return
+    if environment.is_dir() and not environment.is_symlink():
+        if (environment / MARKER_FILE).is_file() or not any(environment.iterdir()):
+            return
+    raise NotOurFolder(f"{environment.resolve()} exists and is not a Blender environment made "
+                       f"by this command (no {MARKER_FILE} in it); it is left untouched. Pass "
+                       "--path with a new or empty folder, or remove that one yourself")
+
+
 def python_in(environment: str | Path) -> Path:
     """The interpreter of a virtual environment (POSIX or Windows layout)."""
     environment = Path(environment)
@@ -108,10 +128,14 @@ def create_environment(
 
     Returns:
         The environment's interpreter.
+
+    Raises:
+        NotOurFolder: ``environment`` holds something else (never deleted).
     """
     environment = Path(environment)
     if not force and environment_problem(environment) is None:
         return python_in(environment)
+    refuse_foreign_folder(environment)
     base = Path(python) if python is not None else find_python_311()
     # Interpreters are symlinks and pip runs as ``python -m pip``, so the environment works
     # after atomic_directory renames it into place (only console-script shebangs keep the
@@ -144,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     started = time.perf_counter()
     ready = not arguments.force and environment_problem(arguments.path) is None
-    interpreter = create_environment(arguments.path, arguments.python, arguments.force)
+    try:
+        interpreter = create_environment(arguments.path, arguments.python, arguments.force)
+    except NotOurFolder as refused:
+        parser.error(str(refused))
     verb = "already there" if ready else "created"
     print(f"Blender environment {verb}: {interpreter} ({BPY_REQUIREMENT}, "
           f"{time.perf_counter() - started:.1f} s)")

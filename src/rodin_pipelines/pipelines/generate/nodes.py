@@ -17,6 +17,7 @@ from torch import Tensor
 
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_triplanes
 from rodin_pipelines.diffusion.networks import load_denoiser, load_prior
+from rodin_pipelines.folder_names import checked_folder_name
 from rodin_pipelines.generation.latents import edited_latents
 from rodin_pipelines.generation.outputs import GeneratedAvatar, realise
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
@@ -44,6 +45,7 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
     mode = generate["mode"]
     if mode not in MODES:
         raise ValueError(f"generate.mode must be one of {MODES}, got '{mode}'")
+    checked_folder_name(generate["name"], "generate.name")  # before minutes of sampling
     size = render["views"]["image_size"]
     clip = load_trained_clip(clip_weights, encoder["clip"]["architecture"])
     prior, statistics = load_prior(embedding_prior, encoder["prior"])
