@@ -63,5 +63,5 @@ def test_read_portrait_gives_rgba_and_names_bad_files(tmp_path) -> None:
     with pytest.raises(InputDataError, match="portrait not found"):
         read_portrait(tmp_path / "missing.png")
     (tmp_path / "broken.png").write_text("not an image")
-    with pytest.raises(InputDataError, match="broken.png: not a readable image"):
+    with pytest.raises(InputDataError, match="broken.png: corrupt or unreadable image"):
         read_portrait(tmp_path / "broken.png")

@@ -30,7 +30,7 @@ CONF = HERE.parents[1] / "conf"
 
 
 @pytest.mark.parametrize(("env", "path", "lr", "weight_decay"), [
-    ("base", ("diffusion", "base"), 5e-4, 0.0),
+    ("base", ("diffusion", "base"), 1e-3, 0.0),
     ("base", ("diffusion", "upsampler"), 5e-4, 0.0),
     ("base", ("encoder", "prior"), 1e-3, 0.0),
     ("paper", ("diffusion", "base"), 5e-5, 0.01),  # overrides lr and decay, keeps the target
