@@ -1,6 +1,7 @@
 """The diffusion and evaluate stages end to end on the test profile (render → fit → encoder →
 diffusion → evaluate)."""
 
+import copy
 import json
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.datasets.attribute_network_files import AttributeNetworkDataset
 from rodin_pipelines.datasets.metrics_files import MetricsJsonDataset
 from rodin_pipelines.datasets.report_folders import ReportFolderDataset
+from rodin_pipelines.evaluation.cascade_checks import cascade_fidelity, train_cascade
 from rodin_pipelines.evaluation.evaluation_set import guidance_name
+from rodin_pipelines.training.diffusion_training import collect_triplane_examples
 from rodin_pipelines.evaluation.frechet import frechet_distance
 from rodin_pipelines.generation.sources import portrait_image
 from rodin_pipelines.models.clip_loader import load_trained_clip
@@ -47,6 +50,11 @@ from rodin_pipelines.pipelines.fit import create_pipeline as fit_pipeline
 from rodin_pipelines.pipelines.render import create_pipeline as render_pipeline
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
+
+MEMORISE_TWO = {"max_avatars": 2, "sampling": {"sampler": "ddim", "base_steps": 25,
+                                                "upsampler_steps": 10, "guidance_scale": 1.0}}
+"""The memorisation check's cascade: two avatars, sampled conditionally with enough steps that
+the sampler is not what limits the fidelity."""
 
 
 def profile_parameters(folder: Path) -> dict:
@@ -309,3 +317,31 @@ def test_generate_errors_name_the_problem(diffused, tmp_path):
         catalog["params:generate"] = MemoryDataset({**params["generate"], **changes})
         with pytest.raises(Exception, match=message):
             SequentialRunner().run(generate_pipeline(), catalog)
+
+
+def test_the_cascade_memorises_two_training_avatars(diffused, tmp_path):
+    """The fast version of the memorise-8 benchmark (``benchmarks/generation/cascade_checks.py
+    memorise``): trained on two avatars only, each conditional sample must be its own avatar's,
+    and the upsampler must add detail to the true low-resolution planes. A bug in the
+    conditioning path, the normalisation or the upsampler's input shows up as own ≈ other or
+    upsampler ≤ bilinear."""
+    folder, params, catalog, _, _ = diffused
+    diffusion = copy.deepcopy(params["diffusion"])
+    diffusion.update(MEMORISE_TWO)
+    for name, steps in (("base", 400), ("upsampler", 600)):
+        diffusion[name]["trainer"].update(max_steps=steps, checkpoint_every_n_steps=steps)
+    diffusion["base"]["batch_size"] = 8
+    examples = collect_triplane_examples(catalog.load("triplanes"),
+                                         catalog.load("avatar_embeddings"),
+                                         catalog.load("avatar_index"), catalog.load("avatars"),
+                                         diffusion)
+    statistics, decoder = catalog.load("plane_statistics"), catalog.load("shared_decoder")
+    cascade = train_cascade(examples, statistics, decoder, diffusion, params["render"], tmp_path)
+    result = cascade_fidelity([e.planes for e in examples],
+                              torch.stack([e.latent.float() for e in examples]), cascade,
+                              statistics, decoder, params["render"], seed=3)
+    assert result["avatars"] == 2
+    assert result["base_own_top1_mse"] == 1.0 and result["cascade_own_top1_mse"] == 1.0
+    assert result["cascade_frontal_psnr_mean"] > result["cascade_frontal_psnr_vs_other_mean"] + 1.0
+    assert (result["upsampler_alone_frontal_psnr_mean"]
+            > result["truth_low_bilinear_frontal_psnr_mean"] + 2.0)
