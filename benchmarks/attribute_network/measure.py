@@ -91,12 +91,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of evaluate.attribute_network.training (YAML value)")
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--frontal-only", action="store_true",
                         help="score frontal views only (skip all-view and per-avatar scores)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="keep the decoded views in this folder between runs")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     block = yaml.safe_load(CONF.read_text())["evaluate"]["attribute_network"]
     overrides = {key: yaml.safe_load(value)
                  for key, value in (item.split("=", 1) for item in args.set)}
