@@ -1,7 +1,8 @@
 """Held-out accuracy of the independent attribute network at the default profile (issue 16).
 
     python benchmarks/attribute_network/measure.py [--raw data/01_raw] [--clip-set]
-        [--steps N] [--seed S] [--out benchmarks/results/attribute_network.json]
+        [--steps N] [--seed S] [--set KEY=VALUE ...] [--frontal-only]
+        [--out benchmarks/results/attribute_network.json]
 
 Trains the network as ``evaluate.attribute_network`` in conf/base configures it, on every view
 of the main set's training avatars (``--clip-set``: and of the CLIP-only set's training
@@ -88,14 +89,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a key of evaluate.attribute_network.training (YAML value)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--frontal-only", action="store_true",
+                        help="score frontal views only (skip all-view and per-avatar scores)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="keep the decoded views in this folder between runs")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     block = yaml.safe_load(CONF.read_text())["evaluate"]["attribute_network"]
-    settings = AttributeNetworkSettings.from_config(block["training"])
+    overrides = {key: yaml.safe_load(value)
+                 for key, value in (item.split("=", 1) for item in args.set)}
     if args.steps is not None:
-        settings = AttributeNetworkSettings.from_config({**block["training"], "steps": args.steps})
+        overrides["steps"] = args.steps
+    settings = AttributeNetworkSettings.from_config({**block["training"], **overrides})
     seed = block["seed"] if args.seed is None else args.seed
     degrees = block["face_visible_degrees"]
 
@@ -108,7 +116,7 @@ def main() -> None:
     network, log = train_attribute_network(images, labels, settings, seed)
     training = time.perf_counter() - started
     report = {"training_views": len(images), "training_sets": train_sets,
-              "steps": settings.steps, "batch_size": settings.batch_size, "seed": seed,
+              "overrides": overrides, "steps": settings.steps, "batch_size": settings.batch_size, "seed": seed,
               "loading_seconds": round(loading, 1), "training_seconds": round(training, 1),
               "final_loss": sum(entry["loss"] for entry in log[-20:]) / min(20, len(log)),
               "accuracy": {}, "mistakes": {}}
@@ -119,6 +127,8 @@ def main() -> None:
         "clip_heldout_frontal": ("clip", "heldout", (FRONTAL_SPLIT,)),
         "clip_heldout_all_views": ("clip", "heldout", None),
     }
+    if args.frontal_only:
+        evaluations = {k: v for k, v in evaluations.items() if "frontal" in k}
     for key, (name, split, frames) in evaluations.items():
         if not (args.raw / SETS[name][1]).is_file():
             print(f"skipping {key}: no {SETS[name][1]} yet")
@@ -133,7 +143,7 @@ def main() -> None:
     # One prediction per avatar from several views (mean log-probabilities), as the evaluate
     # stage renders each sample: the frontal view then held-out cameras.
     glasses = ATTRIBUTES.index("glasses")
-    for key, (name, frames, views) in {
+    for key, (name, frames, views) in {} if args.frontal_only else {
             "main_heldout_per_avatar_frontal_and_4_test_views": ("main", (FRONTAL_SPLIT, "test"), 5),
             "clip_heldout_per_avatar_4_views": ("clip", None, 4)}.items():
         test_images, test_labels = views_of(args.raw, name, "heldout", frames, degrees, args.cache)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from rodin_pipelines.evaluation.attribute_network import (
     AttributeNetworkConfig,
     AttributeNetworkSettings,
     attribute_accuracy,
+    class_weights,
     image_features,
     load_attribute_network,
     predict_attributes,
@@ -160,6 +162,26 @@ def test_training_is_a_pure_function_of_the_seed():
     other, _ = train_attribute_network(images, labels, SMALL, seed=4)
     assert torch.equal(first(images)["hat"], second(images)["hat"])
     assert not torch.equal(first(images)["hat"], other(images)["hat"])
+
+
+def test_class_weights_are_inverse_frequencies_over_unmasked_labels():
+    classes = {"glasses": ("none", "round", "square"), "hat": ("none", "cap")}
+    labels = torch.tensor([[0, 0], [0, 0], [0, 0], [1, 1], [MASKED, 0]])
+    weights = class_weights(labels, classes)
+    # glasses: 4 unmasked labels, 2 classes present: 4 / (2 * 3) and 4 / (2 * 1); "square" absent
+    assert torch.allclose(weights["glasses"], torch.tensor([2 / 3, 2.0, 0.0]))
+    assert torch.allclose(weights["hat"], torch.tensor([5 / 8, 5 / 2]))
+
+
+def test_balanced_training_with_dropout_is_still_a_pure_function_of_the_seed():
+    images, labels = torch.rand(16, 3, 16, 16), torch.zeros(16, len(ATTRIBUTES), dtype=torch.long)
+    labels[::4, ATTRIBUTES.index("hat")] = 1
+    settings = dataclasses.replace(SMALL, dropout=0.3, class_balanced=True)
+    before = torch.random.get_rng_state()
+    first, _ = train_attribute_network(images, labels, settings, seed=3)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    second, _ = train_attribute_network(images, labels, settings, seed=3)
+    assert torch.equal(first(images)["hat"], second(images)["hat"])  # eval mode: no dropout
 
 
 def test_save_then_load_gives_identical_logits(tmp_path: Path):

@@ -48,12 +48,15 @@ class AttributeNetworkConfig:
         image_size: the square input size it is trained at (the render size).
         channels: convolution widths; the first at half resolution, each next one halves it.
         feature_dim: width of the penultimate features.
+        dropout: dropout probability on the penultimate features while training (against
+            memorising avatars); 0: none.
     """
 
     classes: dict[str, tuple[str, ...]]
     image_size: int
     channels: tuple[int, ...] = (16, 32, 64, 128)
     feature_dim: int = 128
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "classes", {k: tuple(v) for k, v in self.classes.items()})
@@ -69,6 +72,10 @@ class AttributeNetworkSettings:
         steps: optimisation steps; batch_size: views per step (drawn with replacement).
         learning_rate: AdamW peak rate (linear warm-up over the first 5% of steps, then cosine
             decay to zero); weight_decay: AdamW's.
+        dropout: as in :class:`AttributeNetworkConfig`.
+        class_balanced: weight each attribute's cross-entropy by inverse class frequency in the
+            training labels (:func:`class_weights`), so rare classes (glasses, a beard, a hat)
+            are not left at the majority-class plateau.
         augmentation: perturbations of training images; ``None``: none.
         progress: show a progress bar.
     """
@@ -79,6 +86,8 @@ class AttributeNetworkSettings:
     batch_size: int = 64
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
+    dropout: float = 0.0
+    class_balanced: bool = False
     augmentation: AttributeAugmentation | None = field(default_factory=AttributeAugmentation)
     progress: bool = True
 
@@ -115,6 +124,7 @@ class AttributeNetwork(nn.Module):
         self.trunk = nn.Sequential(
             *layers, nn.AdaptiveAvgPool2d(POOLED_SIZE), nn.Flatten(),
             nn.Linear(widths[-1] * POOLED_SIZE**2, config.feature_dim), nn.ReLU(inplace=True))
+        self.dropout = nn.Dropout(config.dropout)
         self.heads = nn.ModuleDict({name: nn.Linear(config.feature_dim, len(values))
                                     for name, values in config.classes.items()})
 
@@ -123,18 +133,38 @@ class AttributeNetwork(nn.Module):
         return self.trunk(images * 2.0 - 1.0)
 
     def forward(self, images: Tensor) -> dict[str, Tensor]:
-        features = self.features(images)
+        features = self.dropout(self.features(images))
         return {name: head(features) for name, head in self.heads.items()}
 
 
-def masked_losses(logits: dict[str, Tensor], labels: Tensor) -> dict[str, Tensor]:
+def class_weights(labels: Tensor, classes: dict[str, tuple[str, ...]]) -> dict[str, Tensor]:
+    """Inverse-frequency weights ``{attribute: (K,)}`` of the unmasked labels ``(N, A)``:
+    ``N_a / (K · n_k)`` (1 for a balanced attribute), an absent class weighted 0.
+
+    Example: one attribute with 2 classes, labels ``[0, 0, 0, 1]`` → ``[2/3, 2]``.
+    """
+    weights = {}
+    for column, (name, values) in enumerate(classes.items()):
+        target = labels[:, column]
+        counts = torch.bincount(target[target != MASKED], minlength=len(values)).float()
+        present = counts > 0
+        weights[name] = torch.where(
+            present, counts.sum() / (int(present.sum()) * counts.clamp_min(1.0)), 0.0)
+    return weights
+
+
+def masked_losses(logits: dict[str, Tensor], labels: Tensor,
+                  weights: dict[str, Tensor] | None = None) -> dict[str, Tensor]:
     """Cross-entropy of each attribute over its unmasked labels ``(B, A)`` (attributes with
-    none in the batch are left out)."""
+    none in the batch are left out); ``weights``: per-class weights of each attribute (a
+    weighted mean, as ``torch.nn.functional.cross_entropy`` takes them), ``None``: equal."""
     losses = {}
     for column, (name, scores) in enumerate(logits.items()):
         target = labels[:, column]
         if bool((target != MASKED).any()):
-            losses[name] = nn.functional.cross_entropy(scores, target, ignore_index=MASKED)
+            losses[name] = nn.functional.cross_entropy(
+                scores, target, weight=None if weights is None else weights[name],
+                ignore_index=MASKED)
     return losses
 
 
@@ -155,32 +185,37 @@ def train_attribute_network(images: Tensor, labels: Tensor, settings: AttributeN
         raise ValueError(f"labels must be (N, A) = ({len(images)}, {len(classes)}), "
                          f"got {tuple(labels.shape)}")
     generator = torch.Generator().manual_seed(seed)
+    # Dropout draws from the global generator: seed it, and restore it afterwards.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         network = AttributeNetwork(AttributeNetworkConfig(
-            classes, images.shape[-1], settings.channels, settings.feature_dim))
-    optimiser = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate,
-                                  weight_decay=settings.weight_decay)
-    warmup = max(1, settings.steps // 20)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(
-        1.0, (step + 1) / warmup) * 0.5 * (1.0 + math.cos(math.pi * step / settings.steps)))
-    network.train()
-    log = []
-    bar = tqdm(range(settings.steps), desc="attribute network", disable=not settings.progress)
-    for step in bar:
-        chosen = torch.randint(len(images), (settings.batch_size,), generator=generator)
-        batch = images[chosen]
-        if settings.augmentation is not None:
-            batch = augmented(batch, settings.augmentation, generator)
-        losses = masked_losses(network(batch), labels[chosen])
-        loss = torch.stack(list(losses.values())).sum()
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        log.append({"step": float(step), "loss": float(loss.detach()),
-                    **{f"loss_{name}": float(value.detach()) for name, value in losses.items()}})
-        bar.set_postfix(loss=f"{log[-1]['loss']:.3f}", refresh=False)
+            classes, images.shape[-1], settings.channels, settings.feature_dim,
+            settings.dropout))
+        weights = class_weights(labels, classes) if settings.class_balanced else None
+        optimiser = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate,
+                                      weight_decay=settings.weight_decay)
+        warmup = max(1, settings.steps // 20)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(
+            1.0, (step + 1) / warmup) * 0.5 * (1.0 + math.cos(math.pi * step / settings.steps)))
+        network.train()
+        log = []
+        bar = tqdm(range(settings.steps), desc="attribute network",
+                   disable=not settings.progress)
+        for step in bar:
+            chosen = torch.randint(len(images), (settings.batch_size,), generator=generator)
+            batch = images[chosen]
+            if settings.augmentation is not None:
+                batch = augmented(batch, settings.augmentation, generator)
+            losses = masked_losses(network(batch), labels[chosen], weights)
+            loss = torch.stack(list(losses.values())).sum()
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            log.append({"step": float(step), "loss": float(loss.detach()),
+                        **{f"loss_{name}": float(value.detach())
+                           for name, value in losses.items()}})
+            bar.set_postfix(loss=f"{log[-1]['loss']:.3f}", refresh=False)
     return network.eval(), log
 
 

@@ -34,12 +34,18 @@ from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
 
 def train_judge(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFrame,
+                clip_avatars: dict[str, AvatarFolderReader], clip_avatar_index: pd.DataFrame,
                 evaluate: dict[str, Any]) -> tuple[AttributeNetwork, dict[str, float]]:
-    """The attribute network trained on every view of the training avatars; its accuracy on
-    the held-out avatars' frontal views (its scores mean something only where that is high)."""
+    """The attribute network trained on every view of the training avatars of both sets (the
+    main set and the CLIP-only set: more avatars, less memorising of each); its accuracy on the
+    main set's held-out avatars' frontal views (its scores mean something only where that is
+    high). No held-out avatar of either set is trained on."""
     judge = evaluate["attribute_network"]
-    images, labels = labelled_views(avatars, split_ids(avatar_index, "train", avatars),
-                                    face_visible_degrees=judge["face_visible_degrees"])
+    parts = [labelled_views(readers, split_ids(index, "train", readers),
+                            face_visible_degrees=judge["face_visible_degrees"])
+             for readers, index in ((avatars, avatar_index), (clip_avatars, clip_avatar_index))]
+    images = torch.cat([part[0] for part in parts])
+    labels = torch.cat([part[1] for part in parts])
     network, log = train_attribute_network(
         images, labels, AttributeNetworkSettings.from_config(judge["training"]), judge["seed"])
     heldout_images, heldout_labels = labelled_views(
