@@ -39,6 +39,7 @@ from rodin_pipelines.evaluation.attribute_views import (
     ATTRIBUTES,
     MASKED,
     attribute_classes,
+    LabelledViews,
     labelled_views,
 )
 
@@ -55,16 +56,16 @@ def split_ids(raw: Path, name: str, split: str) -> tuple[dict, list[str]]:
 
 
 def views_of(raw: Path, name: str, split: str, frames: tuple[str, ...] | None, degrees: float,
-             cache: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+             cache: Path | None = None) -> LabelledViews:
     """Labelled views of one set's split; ``cache``: keep them there between runs."""
-    path = None if cache is None else cache / f"{name}-{split}-{frames}-{degrees}.pt"
+    path = None if cache is None else cache / f"{name}-{split}-{frames}-{degrees}-v2.pt"
     if path is not None and path.is_file():
-        return torch.load(path, weights_only=True)
+        return LabelledViews(*torch.load(path, weights_only=True))
     readers, ids = split_ids(raw, name, split)
     views = labelled_views(readers, ids, frames, degrees)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(views, path)
+        torch.save(tuple(views), path)
     return views
 
 
@@ -110,10 +111,12 @@ def main() -> None:
     started = time.perf_counter()
     train_sets = ["main", "clip"] if args.clip_set else ["main"]
     parts = [views_of(args.raw, name, "train", None, degrees, args.cache) for name in train_sets]
-    images, labels = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+    images, labels = torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts])
+    offsets = [0] + [int(p.avatar.max()) + 1 for p in parts[:-1]]
+    avatar = torch.cat([p.avatar + sum(offsets[: i + 1]) for i, p in enumerate(parts)])
     loading = time.perf_counter() - started
     started = time.perf_counter()
-    network, log = train_attribute_network(images, labels, settings, seed)
+    network, log = train_attribute_network(images, labels, settings, seed, avatar=avatar)
     training = time.perf_counter() - started
     report = {"training_views": len(images), "training_sets": train_sets,
               "overrides": overrides, "steps": settings.steps, "batch_size": settings.batch_size, "seed": seed,
@@ -133,7 +136,7 @@ def main() -> None:
         if not (args.raw / SETS[name][1]).is_file():
             print(f"skipping {key}: no {SETS[name][1]} yet")
             continue
-        test_images, test_labels = views_of(args.raw, name, split, frames, degrees, args.cache)
+        test_images, test_labels, _ = views_of(args.raw, name, split, frames, degrees, args.cache)
         for suffix, shown in (("", test_images), ("_blurred", gaussian_blurred(
                 test_images, torch.full((len(test_images),), BLUR_SIGMA)))):
             predicted = predict_attributes(network, shown)
@@ -146,7 +149,7 @@ def main() -> None:
     for key, (name, frames, views) in {} if args.frontal_only else {
             "main_heldout_per_avatar_frontal_and_4_test_views": ("main", (FRONTAL_SPLIT, "test"), 5),
             "clip_heldout_per_avatar_4_views": ("clip", None, 4)}.items():
-        test_images, test_labels = views_of(args.raw, name, "heldout", frames, degrees, args.cache)
+        test_images, test_labels, _ = views_of(args.raw, name, "heldout", frames, degrees, args.cache)
         for suffix, shown in (("", test_images), ("_blurred", gaussian_blurred(
                 test_images, torch.full((len(test_images),), BLUR_SIGMA)))):
             predicted = predict_avatar_attributes(network, shown, views,

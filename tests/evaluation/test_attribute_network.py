@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from dataclasses import replace
 import math
 from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import save as save_safetensors_bytes
 
-from rodin_pipelines.avatars.attributes import Glasses, Hat, sample_attributes
+from rodin_pipelines.avatars.attributes import Glasses, Hairstyle, Hat, sample_attributes
 from rodin_pipelines.avatars.folder import FRONTAL_SPLIT, TRAIN_SPLIT, AvatarViews
 from rodin_pipelines.settings import load_parameters
 from rodin_pipelines.evaluation.attribute_augmentation import (
@@ -26,17 +29,27 @@ from rodin_pipelines.evaluation.attribute_network import (
     attribute_accuracy,
     class_weights,
     image_features,
-    load_attribute_network,
     predict_attributes,
     predict_avatar_attributes,
-    save_attribute_network,
     train_attribute_network,
+    view_sampling_weights,
+)
+from rodin_pipelines.evaluation.attribute_judge import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    AttributeJudge,
+    judge_members,
+    load_attribute_judge,
+    save_attribute_judge,
+    train_attribute_judge,
 )
 from rodin_pipelines.evaluation.attribute_views import (
     ATTRIBUTES,
     BACKGROUND,
+    HAIR_COLOUR_HIDDEN_STYLES,
     MASKED,
     attribute_classes,
+    hidden_attributes,
     labelled_views,
     view_labels,
 )
@@ -58,7 +71,8 @@ def test_classes_come_from_the_attribute_enums():
 
 def test_labels_are_enum_positions_and_face_attributes_masked_off_face():
     attributes = next(a for a in (sample_attributes(s) for s in range(200))
-                      if a.glasses is Glasses.SQUARE and a.hat is Hat.NONE)
+                      if a.glasses is Glasses.SQUARE and a.hat is Hat.NONE
+                      and a.hairstyle not in HAIR_COLOUR_HIDDEN_STYLES)
     labels = view_labels(attributes.to_dict(), torch.tensor([True, False]))
     classes = attribute_classes()
     front = {name: classes[name][code] for name, code in zip(ATTRIBUTES, labels[0].tolist())}
@@ -70,6 +84,14 @@ def test_labels_are_enum_positions_and_face_attributes_masked_off_face():
     hatted = next(a for a in (sample_attributes(s) for s in range(200)) if a.hat is Hat.CAP)
     hidden = dict(zip(ATTRIBUTES, view_labels(hatted.to_dict(), torch.tensor([True]))[0].tolist()))
     assert hidden["hairstyle"] == MASKED and hidden["hat"] == 1  # a cap hides the hairstyle
+    assert hidden["hair_colour"] == MASKED  # ... and the hair's colour
+    for style in HAIR_COLOUR_HIDDEN_STYLES:  # no hair to see, or a shell a pixel thick
+        shaved = replace(attributes, hairstyle=style)
+        row = dict(zip(ATTRIBUTES, view_labels(shaved.to_dict(), torch.tensor([True]))[0].tolist()))
+        assert row["hair_colour"] == MASKED and row["hairstyle"] == list(Hairstyle).index(style)
+        assert hidden_attributes(shaved) == ("hair_colour",)
+    assert hidden_attributes(attributes) == ()
+    assert hidden_attributes(hatted) == ("hairstyle", "hair_colour")
     assert (view_labels({}, torch.tensor([True])) == MASKED).all()  # imported: nothing known
 
 
@@ -82,13 +104,16 @@ def test_labelled_views_composite_on_the_background_and_filter_frames():
     images[:, :4, :, :] = torch.tensor([1.0, 0.0, 0.0, 1.0])  # opaque red top, transparent below
     avatar = AvatarViews("a", images, Transforms(0.7, frames, 8, 8),
                          sample_attributes(3).to_dict())
-    rgb, labels = labelled_views({"a": lambda: avatar}, ["a"])
+    rgb, labels, owner = labelled_views({"a": lambda: avatar}, ["a"])
     assert rgb.shape == (3, 3, 8, 8) and labels.shape == (3, len(ATTRIBUTES))
+    assert owner.tolist() == [0, 0, 0]
+    _, _, owners = labelled_views({"a": lambda: avatar, "b": lambda: avatar}, ["b", "a"])
+    assert owners.tolist() == [0, 0, 0, 1, 1, 1]  # positions in the ids given
     assert torch.equal(rgb[0, :, 0, 0], torch.tensor([1.0, 0.0, 0.0]))
     assert torch.equal(rgb[0, :, 7, 0], torch.tensor(BACKGROUND))
     glasses = ATTRIBUTES.index("glasses")
     assert labels[:2, glasses].ge(0).all() and labels[2, glasses] == MASKED
-    frontal, _ = labelled_views({"a": lambda: avatar}, ["a"], frame_splits=(FRONTAL_SPLIT,))
+    frontal, _, _ = labelled_views({"a": lambda: avatar}, ["a"], frame_splits=(FRONTAL_SPLIT,))
     assert len(frontal) == 1
 
 
@@ -187,11 +212,45 @@ def test_balanced_training_with_dropout_is_still_a_pure_function_of_the_seed():
 def test_save_then_load_gives_identical_logits(tmp_path: Path):
     images, labels = torch.rand(16, 3, 16, 16), torch.zeros(16, len(ATTRIBUTES), dtype=torch.long)
     network, _ = train_attribute_network(images, labels, SMALL, seed=0)  # batch norm has stats
-    save_attribute_network(network, tmp_path)
-    loaded = load_attribute_network(tmp_path)
-    assert loaded.config == network.config
+    save_attribute_judge(network, tmp_path)  # a lone network: a judge of one member
+    loaded = load_attribute_judge(tmp_path)
+    assert loaded.members[0].config == network.config
     for name, scores in network(images).items():
         assert torch.equal(loaded(images)[name], scores)
+    # A folder written before the judge had members (one network's config and weights).
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / CONFIG_FILE).write_text(json.dumps(dataclasses.asdict(network.config)))
+    (old / WEIGHTS_FILE).write_bytes(save_safetensors_bytes(
+        {k: v.contiguous() for k, v in network.state_dict().items()}))
+    assert torch.equal(load_attribute_judge(old).features(images), network.features(images))
+
+
+def test_the_judge_trains_a_network_per_member_and_answers_as_one(tmp_path: Path):
+    config = {"training": {**dataclasses.asdict(SMALL), "augmentation": None},
+              "members": [{"attributes": ["hair_colour", "hairstyle", "clothing_colour", "hat"]},
+                          {"attributes": ["glasses", "facial_hair"], "stem_stride": 1,
+                           "pooling": "max", "feature_dim": 8}]}
+    members = judge_members(config)
+    assert [m.attributes for m in members] == [tuple(ATTRIBUTES[:4]), tuple(ATTRIBUTES[4:])]
+    assert members[1].settings.stem_stride == 1 and members[0].settings.pooling == "grid"
+    images = torch.rand(12, 3, 16, 16)
+    labels = torch.randint(0, 3, (12, len(ATTRIBUTES)))
+    judge, logs = train_attribute_judge(images, labels, members, seed=0,
+                                        avatar=torch.arange(12) // 3)
+    assert isinstance(judge, AttributeJudge) and len(logs) == 2 and len(logs[1]) == SMALL.steps
+    logits = judge(images)
+    assert tuple(logits) == ATTRIBUTES  # every attribute, in label-column order
+    assert tuple(judge.classes) == ATTRIBUTES
+    assert torch.equal(logits["glasses"], judge.members[1](images)["glasses"])
+    assert judge.features(images).shape == (12, SMALL.feature_dim + 8)
+    # The glasses member keeps full resolution up to its one stride-2 layer (16 -> 8).
+    assert judge.members[1].trunk[0][0].stride == (1, 1)
+    assert judge.members[1].trunk[:-4](images).shape[-1] == 8
+    save_attribute_judge(judge, tmp_path)
+    assert torch.equal(load_attribute_judge(tmp_path).features(images), judge.features(images))
+    with pytest.raises(ValueError, match="exactly once"):
+        judge_members({**config, "members": [{"attributes": ["glasses"]}]})
 
 
 def test_augmentation_pieces_against_hand_computed_images():
@@ -222,3 +281,32 @@ def test_every_environment_configures_the_network(env):
     assert settings.augmentation is not None and settings.steps > 0
     AttributeNetwork(AttributeNetworkConfig(attribute_classes(), 64, settings.channels,
                                             settings.feature_dim))
+
+
+def test_avatar_balanced_sampling_weighs_every_avatar_alike():
+    weights = view_sampling_weights(torch.tensor([0, 0, 0, 0, 1]))
+    assert weights.tolist() == [0.25, 0.25, 0.25, 0.25, 1.0]
+    # Avatar 0 has 24 views, avatar 1 one, each a uniform colour the labels name: with views
+    # drawn by avatar, avatar 1's view turns up in about half of the draws, not 1 in 25.
+    images = torch.cat([torch.zeros(24, 3, 8, 8), torch.ones(1, 3, 8, 8)])
+    labels = torch.full((25, len(ATTRIBUTES)), MASKED)
+    avatar = torch.tensor([0] * 24 + [1])
+    seen = []
+    original = torch.multinomial
+
+    def recording(weights, count, **kwargs):
+        drawn = original(weights, count, **kwargs)
+        seen.append(drawn)
+        return drawn
+
+    labels[:, 0] = avatar
+    settings = dataclasses.replace(SMALL, steps=20, avatar_balanced=True)
+    try:
+        torch.multinomial = recording
+        train_attribute_network(images, labels, settings, seed=0, avatar=avatar)
+    finally:
+        torch.multinomial = original
+    share = float((torch.cat(seen) == 24).float().mean())
+    assert len(seen) == 20 and 0.4 < share < 0.6
+    with pytest.raises(ValueError, match="avatar of each view"):
+        train_attribute_network(images, labels, settings, seed=0)

@@ -7,14 +7,13 @@ from typing import Any
 
 from kedro.io import AbstractDataset
 
-from rodin_pipelines.evaluation.attribute_network import (CONFIG_FILE, WEIGHTS_FILE,
-                                                          AttributeNetwork,
-                                                          load_attribute_network,
-                                                          save_attribute_network)
+from rodin_pipelines.evaluation.attribute_judge import (CONFIG_FILE, WEIGHTS_FILE,
+                                                        AttributeJudge, load_attribute_judge,
+                                                        save_attribute_judge)
 
 
-class AttributeNetworkDataset(AbstractDataset[AttributeNetwork, AttributeNetwork]):
-    """An :class:`AttributeNetwork` in a folder (weights and config, each written atomically).
+class AttributeNetworkDataset(AbstractDataset[AttributeJudge, AttributeJudge]):
+    """An :class:`AttributeJudge` in a folder (weights and config, each written atomically).
 
     Args:
         path: the folder.
@@ -24,11 +23,11 @@ class AttributeNetworkDataset(AbstractDataset[AttributeNetwork, AttributeNetwork
         self._path = Path(path)
         self.metadata = metadata
 
-    def load(self) -> AttributeNetwork:
-        return load_attribute_network(self._path)
+    def load(self) -> AttributeJudge:
+        return load_attribute_judge(self._path)
 
-    def save(self, data: AttributeNetwork) -> None:
-        save_attribute_network(data, self._path)
+    def save(self, data: AttributeJudge) -> None:
+        save_attribute_judge(data, self._path)
 
     def _exists(self) -> bool:
         return (self._path / WEIGHTS_FILE).is_file() and (self._path / CONFIG_FILE).is_file()

@@ -15,28 +15,25 @@ Inputs are RGB ``(B, 3, H, W)`` in [0, 1] composited on
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from itertools import pairwise
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from safetensors.torch import load as load_safetensors_bytes
-from safetensors.torch import save as save_safetensors_bytes
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from rodin_pipelines.atomic_files import atomic_write_bytes, atomic_write_json
 from rodin_pipelines.evaluation.attribute_augmentation import AttributeAugmentation, augmented
 from rodin_pipelines.evaluation.attribute_views import FACE_ATTRIBUTES, MASKED, attribute_classes
 
-WEIGHTS_FILE = "attribute_network.safetensors"
-CONFIG_FILE = "attribute_network.json"
+if TYPE_CHECKING:
+    from rodin_pipelines.evaluation.attribute_judge import AttributeJudge
+
 POOLED_SIZE = 4
-"""The last feature map is average-pooled to ``4 × 4`` and flattened, so the features keep
-where things are (hair above the face, the shirt below) whatever the image size."""
+"""``grid`` pooling: the last feature map is average-pooled to ``4 × 4`` and flattened, so the
+features keep where things are (hair above the face, the shirt below) whatever the image size."""
+POOLINGS = ("grid", "max")
 
 
 @dataclass(frozen=True)
@@ -50,6 +47,12 @@ class AttributeNetworkConfig:
         feature_dim: width of the penultimate features.
         dropout: dropout probability on the penultimate features while training (against
             memorising avatars); 0: none.
+        stem_stride: stride of the first convolution: 2 halves the resolution at once (cheap),
+            1 keeps it (3x the cost; lines a pixel wide, such as glasses frames, stay lines).
+        pooling: how the last feature map becomes a vector: ``grid`` (average-pooled to
+            :data:`POOLED_SIZE` squared and flattened: keeps where things are, hair above the
+            shirt) or ``max`` (the strongest response anywhere: a small thing detected wherever
+            the view puts it).
     """
 
     classes: dict[str, tuple[str, ...]]
@@ -57,10 +60,14 @@ class AttributeNetworkConfig:
     channels: tuple[int, ...] = (16, 32, 64, 128)
     feature_dim: int = 128
     dropout: float = 0.0
+    stem_stride: int = 2
+    pooling: str = "grid"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "classes", {k: tuple(v) for k, v in self.classes.items()})
         object.__setattr__(self, "channels", tuple(self.channels))
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
 
 
 @dataclass(frozen=True)
@@ -72,10 +79,14 @@ class AttributeNetworkSettings:
         steps: optimisation steps; batch_size: views per step (drawn with replacement).
         learning_rate: AdamW peak rate (linear warm-up over the first 5% of steps, then cosine
             decay to zero); weight_decay: AdamW's.
-        dropout: as in :class:`AttributeNetworkConfig`.
+        dropout, stem_stride, pooling: as in :class:`AttributeNetworkConfig`.
         class_balanced: weight each attribute's cross-entropy by inverse class frequency in the
             training labels (:func:`class_weights`), so rare classes (glasses, a beard, a hat)
             are not left at the majority-class plateau.
+        avatar_balanced: draw each batch's views so every avatar is equally likely (then a view
+            of it), instead of every view: the main set's 25 views an avatar would otherwise
+            outweigh the CLIP-only set's 4, and the network sees fewer distinct avatars, which
+            it learns to recognise instead of their attributes.
         augmentation: perturbations of training images; ``None``: none.
         progress: show a progress bar.
     """
@@ -87,7 +98,10 @@ class AttributeNetworkSettings:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     dropout: float = 0.0
+    stem_stride: int = 2
+    pooling: str = "grid"
     class_balanced: bool = False
+    avatar_balanced: bool = False
     augmentation: AttributeAugmentation | None = field(default_factory=AttributeAugmentation)
     progress: bool = True
 
@@ -108,25 +122,33 @@ def _conv(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
 class AttributeNetwork(nn.Module):
     """RGB ``(B, 3, H, W)`` in [0, 1] → logits ``{attribute: (B, classes)}``.
 
-    A stride-2 3×3 convolution (it still reads every pixel, so 1-pixel glasses frames count;
-    at full resolution it tripled the cost of a step), then per further width a stride-2 and a
-    stride-1 convolution (batch norm, ReLU), pooled to ``4 × 4``, flattened, and one linear layer with
-    ReLU to the features ``(B, F)``; one linear head per attribute on them.
+    A 3×3 convolution of stride ``config.stem_stride``, then per further width a stride-2 and
+    a stride-1 convolution (batch norm, ReLU), pooled (``config.pooling``) and one linear layer
+    with ReLU to the features ``(B, F)``; one linear head per attribute on them.
     """
 
     def __init__(self, config: AttributeNetworkConfig) -> None:
         super().__init__()
         self.config = config
         widths = config.channels
-        layers = [_conv(3, widths[0], 2)]
+        layers = [_conv(3, widths[0], config.stem_stride)]
         for narrow, wide in pairwise(widths):
             layers += [_conv(narrow, wide, 2), _conv(wide, wide, 1)]
-        self.trunk = nn.Sequential(
-            *layers, nn.AdaptiveAvgPool2d(POOLED_SIZE), nn.Flatten(),
-            nn.Linear(widths[-1] * POOLED_SIZE**2, config.feature_dim), nn.ReLU(inplace=True))
+        if config.pooling == "grid":
+            pooled = [nn.AdaptiveAvgPool2d(POOLED_SIZE), nn.Flatten()]
+            width = widths[-1] * POOLED_SIZE**2
+        else:
+            pooled, width = [nn.AdaptiveMaxPool2d(1), nn.Flatten()], widths[-1]
+        self.trunk = nn.Sequential(*layers, *pooled, nn.Linear(width, config.feature_dim),
+                                   nn.ReLU(inplace=True))
         self.dropout = nn.Dropout(config.dropout)
         self.heads = nn.ModuleDict({name: nn.Linear(config.feature_dim, len(values))
                                     for name, values in config.classes.items()})
+
+    @property
+    def classes(self) -> dict[str, tuple[str, ...]]:
+        """Class names of each attribute it scores, in head order."""
+        return self.config.classes
 
     def features(self, images: Tensor) -> Tensor:
         """Penultimate features ``(B, F)``, ``F = config.feature_dim`` (non-negative)."""
@@ -168,10 +190,21 @@ def masked_losses(logits: dict[str, Tensor], labels: Tensor,
     return losses
 
 
+def view_sampling_weights(avatar: Tensor) -> Tensor:
+    """``(N,)`` weights of views whose avatars are ``avatar`` ``(N,)`` long, each avatar's views
+    summing to one (so every avatar is drawn equally often).
+
+    Example: avatars ``[0, 0, 0, 0, 1]`` → ``[0.25, 0.25, 0.25, 0.25, 1.0]``.
+    """
+    return 1.0 / torch.bincount(avatar)[avatar].double()
+
+
 def train_attribute_network(images: Tensor, labels: Tensor, settings: AttributeNetworkSettings,
-                            seed: int, classes: dict[str, tuple[str, ...]] | None = None
+                            seed: int, classes: dict[str, tuple[str, ...]] | None = None,
+                            avatar: Tensor | None = None
                             ) -> tuple[AttributeNetwork, list[dict[str, float]]]:
-    """Train a fresh network on views ``(N, 3, H, W)`` with labels ``(N, A)``.
+    """Train a fresh network on views ``(N, 3, H, W)`` with labels ``(N, A)``; ``avatar``
+    ``(N,)`` long: which avatar each view shows (needed when ``settings.avatar_balanced``).
 
     ``classes`` None: :func:`~rodin_pipelines.evaluation.attribute_views.attribute_classes`
     (label columns in its order). A pure function of its inputs and ``seed`` (global random
@@ -184,13 +217,16 @@ def train_attribute_network(images: Tensor, labels: Tensor, settings: AttributeN
     if labels.shape != (len(images), len(classes)):
         raise ValueError(f"labels must be (N, A) = ({len(images)}, {len(classes)}), "
                          f"got {tuple(labels.shape)}")
+    if settings.avatar_balanced and (avatar is None or avatar.shape != (len(images),)):
+        raise ValueError("avatar_balanced sampling needs the avatar of each view, (N,) long")
+    weights_of_views = view_sampling_weights(avatar) if settings.avatar_balanced else None
     generator = torch.Generator().manual_seed(seed)
     # Dropout draws from the global generator: seed it, and restore it afterwards.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         network = AttributeNetwork(AttributeNetworkConfig(
             classes, images.shape[-1], settings.channels, settings.feature_dim,
-            settings.dropout))
+            settings.dropout, settings.stem_stride, settings.pooling))
         weights = class_weights(labels, classes) if settings.class_balanced else None
         optimiser = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate,
                                       weight_decay=settings.weight_decay)
@@ -202,7 +238,11 @@ def train_attribute_network(images: Tensor, labels: Tensor, settings: AttributeN
         bar = tqdm(range(settings.steps), desc="attribute network",
                    disable=not settings.progress)
         for step in bar:
-            chosen = torch.randint(len(images), (settings.batch_size,), generator=generator)
+            if weights_of_views is None:
+                chosen = torch.randint(len(images), (settings.batch_size,), generator=generator)
+            else:
+                chosen = torch.multinomial(weights_of_views, settings.batch_size,
+                                           replacement=True, generator=generator)
             batch = images[chosen]
             if settings.augmentation is not None:
                 batch = augmented(batch, settings.augmentation, generator)
@@ -220,18 +260,18 @@ def train_attribute_network(images: Tensor, labels: Tensor, settings: AttributeN
 
 
 @torch.no_grad()
-def predict_attributes(network: AttributeNetwork, images: Tensor, batch_size: int = 256
+def predict_attributes(network: AttributeNetwork | AttributeJudge, images: Tensor, batch_size: int = 256
                        ) -> dict[str, Tensor]:
     """Predicted class indices ``{attribute: (B,) long}`` of RGB images ``(B, 3, H, W)``."""
     network.eval()
     logits = [network(images[start:start + batch_size])
               for start in range(0, len(images), batch_size)]
     return {name: torch.cat([chunk[name] for chunk in logits]).argmax(-1)
-            for name in network.config.classes}
+            for name in network.classes}
 
 
 @torch.no_grad()
-def predict_avatar_attributes(network: AttributeNetwork, images: Tensor, views: int,
+def predict_avatar_attributes(network: AttributeNetwork | AttributeJudge, images: Tensor, views: int,
                               face_visible: Tensor | None = None, batch_size: int = 256
                               ) -> dict[str, Tensor]:
     """One prediction per avatar ``{attribute: (B,) long}`` from ``views`` consecutive views of
@@ -249,7 +289,7 @@ def predict_avatar_attributes(network: AttributeNetwork, images: Tensor, views: 
               for start in range(0, len(images), batch_size)]
     shown = torch.ones(len(images), dtype=torch.bool) if face_visible is None else face_visible
     predictions = {}
-    for name in network.config.classes:
+    for name in network.classes:
         log_probabilities = torch.cat([chunk[name] for chunk in logits]).log_softmax(-1)
         weights = (shown if name in FACE_ATTRIBUTES else torch.ones_like(shown)).float()
         weights = weights.reshape(-1, views, 1)
@@ -260,7 +300,7 @@ def predict_avatar_attributes(network: AttributeNetwork, images: Tensor, views: 
 
 
 @torch.no_grad()
-def image_features(network: AttributeNetwork, images: Tensor, batch_size: int = 256) -> Tensor:
+def image_features(network: AttributeNetwork | AttributeJudge, images: Tensor, batch_size: int = 256) -> Tensor:
     """Penultimate features ``(B, F)`` of RGB images ``(B, 3, H, W)``, in eval mode (for FID)."""
     network.eval()
     return torch.cat([network.features(images[start:start + batch_size])
@@ -279,33 +319,3 @@ def attribute_accuracy(predictions: dict[str, Tensor], labels: Tensor) -> dict[s
         if bool(valid.any()):
             accuracy[name] = float((predicted[valid] == labels[valid, column]).float().mean())
     return accuracy
-
-
-def attribute_network_state(network: AttributeNetwork) -> tuple[dict[str, Tensor], dict[str, Any]]:
-    """Its weights (for a safetensors file) and its config as JSON-safe data."""
-    weights = {k: v.detach().contiguous().cpu() for k, v in network.state_dict().items()}
-    return weights, asdict(network.config)
-
-
-def attribute_network_from_state(weights: dict[str, Tensor], config: dict[str, Any]
-                                 ) -> AttributeNetwork:
-    """Inverse of :func:`attribute_network_state`; the network in eval mode."""
-    network = AttributeNetwork(AttributeNetworkConfig(**config))
-    network.load_state_dict(weights)
-    return network.eval()
-
-
-def save_attribute_network(network: AttributeNetwork, folder: str | Path) -> None:
-    """Write :data:`WEIGHTS_FILE` (safetensors) and :data:`CONFIG_FILE` (JSON) to ``folder``,
-    each atomically."""
-    weights, config = attribute_network_state(network)
-    atomic_write_bytes(Path(folder) / WEIGHTS_FILE, save_safetensors_bytes(weights))
-    atomic_write_json(Path(folder) / CONFIG_FILE, config)
-
-
-def load_attribute_network(folder: str | Path) -> AttributeNetwork:
-    """The network :func:`save_attribute_network` wrote to ``folder``, in eval mode."""
-    folder = Path(folder)
-    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-    return attribute_network_from_state(
-        load_safetensors_bytes((folder / WEIGHTS_FILE).read_bytes()), config)

@@ -16,7 +16,8 @@ from torch import Tensor
 
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_triplanes
 from rodin_pipelines.diffusion.denoiser import Denoiser
-from rodin_pipelines.evaluation.attribute_network import AttributeNetwork, predict_attributes
+from rodin_pipelines.evaluation.attribute_judge import AttributeJudge
+from rodin_pipelines.evaluation.attribute_network import predict_attributes
 from rodin_pipelines.evaluation.attribute_views import rgb_views
 from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.generation.latents import edited_latents, portrait_latent, prior_latents
@@ -44,7 +45,7 @@ class GenerationModels:
     clip: LoadedClip
     decoder: TriplaneDecoder
     plane_statistics: PlaneStatistics
-    judge: AttributeNetwork
+    judge: AttributeJudge
     channels: int
     base_resolution: int
     resolution: int
@@ -80,7 +81,7 @@ class Judged:
     predicted: dict[str, Tensor]
 
 
-def judge_renders(judge: AttributeNetwork, frontal: Tensor) -> dict[str, Tensor]:
+def judge_renders(judge: AttributeJudge, frontal: Tensor) -> dict[str, Tensor]:
     """The judge's attribute codes of straight-RGBA renders ``(B, H, W, 4)``."""
     return predict_attributes(judge, rgb_views(frontal))
 

@@ -5,7 +5,9 @@ The judge is :mod:`.attribute_network` (trained on real renders only). Attribute
 codes: an enum attribute's code is its member's position in its enum (as in
 :mod:`~rodin_pipelines.training.phrase_captions`). Glasses are scored as present or absent
 (the issue's "glasses vs none"); the hat by kind, "none" included, unless a prompt only says
-"a hat" or "no hat", which asserts presence alone.
+"a hat" or "no hat", which asserts presence alone. What the avatar's renders cannot show is not
+scored (:func:`~rodin_pipelines.evaluation.attribute_views.hidden_attributes`: the hair colour
+under a hat or on a bald or buzzed head; the judge never learnt it there).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from rodin_pipelines.avatars.attributes import AvatarAttributes, Glasses, Hat
+from rodin_pipelines.avatars.attributes import AvatarAttributes, Glasses, Hairstyle, Hat
+from rodin_pipelines.evaluation.attribute_views import HAIR_COLOUR_HIDDEN_STYLES, hidden_attributes
 from rodin_pipelines.training.phrase_captions import FACETS_BY_ATTRIBUTE, phrase_sentence
 
 SCORED_ATTRIBUTES = ("clothing_colour", "hair_colour", "hat", "glasses")
@@ -37,27 +40,39 @@ def codes_of(attributes: list[AvatarAttributes], attribute: str) -> Tensor:
                          (getattr(a, attribute) for a in attributes)])
 
 
-def attribute_agreement(predicted: dict[str, Tensor], truth: dict[str, Tensor]
-                        ) -> dict[str, float]:
+def shown_of(attributes: list[AvatarAttributes]) -> dict[str, Tensor]:
+    """``{attribute: (B,) bool}``: whether each avatar's renders show the scored attribute."""
+    hidden = [hidden_attributes(a) for a in attributes]
+    return {name: torch.tensor([name not in h for h in hidden], dtype=torch.bool)
+            for name in SCORED_ATTRIBUTES}
+
+
+def attribute_agreement(predicted: dict[str, Tensor], truth: dict[str, Tensor],
+                        shown: dict[str, Tensor] | None = None) -> dict[str, float]:
     """Share of rows where the prediction agrees with the truth, per scored attribute
-    (``glasses`` by presence, the others by code); codes ``(B,)`` long."""
+    (``glasses`` by presence, the others by code); codes ``(B,)`` long. ``shown``
+    (:func:`shown_of` the truths): only rows whose truth shows the attribute count (NaN where
+    none does); ``None``: every row."""
     scores = {}
     for name in SCORED_ATTRIBUTES:
         p, t = predicted[name], truth[name]
         if name == "glasses":
             p, t = presence(p, name), presence(t, name)
-        scores[name] = float((p == t).float().mean())
+        rows = torch.ones_like(t, dtype=torch.bool) if shown is None else shown[name]
+        scores[name] = float((p == t)[rows].float().mean()) if bool(rows.any()) else float("nan")
     return scores
 
 
 @dataclass(frozen=True)
 class ScoredPrompt:
-    """A prompt and what it names: ``{attribute: code}`` over :data:`SCORED_ATTRIBUTES`, and
-    the attributes named by presence alone (``"a hat"``, ``"no glasses"``)."""
+    """A prompt and what it names: ``{attribute: code}`` over :data:`SCORED_ATTRIBUTES`, the
+    attributes named by presence alone (``"a hat"``, ``"no glasses"``), and those named but
+    not scored because what else it names hides them (red hair under a named beanie)."""
 
     text: str
     named: dict[str, int]
     presence_only: tuple[str, ...]
+    unscored: tuple[str, ...] = ()
 
 
 def scored_prompts(attributes: list[AvatarAttributes], count: int, seed: int,
@@ -87,8 +102,22 @@ def scored_prompts(attributes: list[AvatarAttributes], count: int, seed: int,
             facet = FACETS_BY_ATTRIBUTE["clothing_colour"](avatar, rng)
             facets.append(facet)
             named["clothing_colour"] = facet.asserted["clothing_colour"]
-        prompts.append(ScoredPrompt(phrase_sentence(facets), named, tuple(presence_only)))
+        asserted = {k: v for facet in facets for k, v in facet.asserted.items()}
+        prompts.append(ScoredPrompt(phrase_sentence(facets), named, tuple(presence_only),
+                                    hidden_by_prompt(asserted, named)))
     return prompts
+
+
+_HIDDEN_STYLE_CODES = {list(Hairstyle).index(style) for style in HAIR_COLOUR_HIDDEN_STYLES}
+
+
+def hidden_by_prompt(asserted: dict[str, int], named: dict[str, int]) -> tuple[str, ...]:
+    """The named hair colour, when the prompt also names a hat or a bald or buzzed head (the
+    rule of :func:`~rodin_pipelines.evaluation.attribute_views.hidden_attributes`)."""
+    if "hair_colour" not in named:
+        return ()
+    hatted = named.get("hat", _NONE_CODE["hat"]) != _NONE_CODE["hat"]
+    return ("hair_colour",) if hatted or asserted.get("hairstyle") in _HIDDEN_STYLE_CODES else ()
 
 
 def prompt_agreement(predicted: dict[str, Tensor], prompts: list[ScoredPrompt]
@@ -98,6 +127,8 @@ def prompt_agreement(predicted: dict[str, Tensor], prompts: list[ScoredPrompt]
     hits: dict[str, list[bool]] = {name: [] for name in SCORED_ATTRIBUTES}
     for row, prompt in enumerate(prompts):
         for name, code in prompt.named.items():
+            if name in prompt.unscored:
+                continue
             guess = int(predicted[name][row])
             if name == "glasses" or name in prompt.presence_only:
                 hits[name].append((guess != _NONE_CODE[name]) == (code != _NONE_CODE[name]))

@@ -27,7 +27,8 @@ from rodin_pipelines.evaluation.generation_benchmark import (EditSettings, Gener
 from rodin_pipelines.evaluation.generation_fidelity import (SCORED_ATTRIBUTES,
                                                             attribute_agreement, codes_of,
                                                             own_rank_by_similarity,
-                                                            prompt_agreement, scored_prompts)
+                                                            prompt_agreement, scored_prompts,
+                                                            shown_of)
 from rodin_pipelines.evaluation.generative_metrics import extract_features
 from rodin_pipelines.evaluation.image_features import ClipImageFeatures
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
@@ -81,6 +82,13 @@ def truths_of(avatars: list[HeldoutAvatar]) -> dict[str, Tensor]:
     return {name: codes_of([a.attributes for a in avatars], name) for name in SCORED_ATTRIBUTES}
 
 
+def agreement_with(avatars: list[HeldoutAvatar], predicted: dict[str, Tensor]
+                   ) -> dict[str, float]:
+    """The judge's agreement with the avatars' true attributes, where their renders show them."""
+    return attribute_agreement(predicted, truths_of(avatars),
+                               shown_of([a.attributes for a in avatars]))
+
+
 def _prefixed(prefix: str, scores: dict[str, float]) -> dict[str, float]:
     return {f"{prefix}_{name}": value for name, value in scores.items()}
 
@@ -90,8 +98,7 @@ def conditional_section(models: GenerationModels, avatars: list[HeldoutAvatar], 
     latents = torch.stack([a.latent for a in avatars])
     samples = latent_samples(models, latents, camera, settings.render, settings.sampling,
                              settings.seed)
-    report.metrics.update(_prefixed("conditional", attribute_agreement(samples.predicted,
-                                                                        truths_of(avatars))))
+    report.metrics.update(_prefixed("conditional", agreement_with(avatars, samples.predicted)))
     ranks = own_rank_by_similarity(clip_embeddings_of(models, samples.frontal), latents)
     report.metrics["conditional_clip_rank_top1"] = float((ranks == 0).float().mean())
     report.metrics["conditional_clip_rank_mean"] = float(ranks.float().mean())
@@ -118,6 +125,7 @@ def text_section(models: GenerationModels, avatars: list[HeldoutAvatar], camera:
             "prompt": prompt.text,
             "names": {a: classes[a][code] for a, code in prompt.named.items()},
             "named_by_presence_only": list(prompt.presence_only),
+            "named_but_not_scored": list(prompt.unscored),
             "judged": {a: classes[a][int(samples.predicted[a][index])]
                        for a in SCORED_ATTRIBUTES},
         }
@@ -131,9 +139,9 @@ def portrait_section(models: GenerationModels, avatars: list[HeldoutAvatar],
     portraits = torch.stack([a.frontal for a in avatars])
     samples = portrait_samples(models, portraits, camera, settings.render, settings.sampling,
                                settings.portrait_refine, settings.seed)
-    scores = attribute_agreement(samples.predicted, truths_of(avatars))
+    scores = agreement_with(avatars, samples.predicted)
     report.metrics.update(_prefixed("portrait", scores))
-    report.metrics["portrait_mean_agreement"] = float(np.mean(list(scores.values())))
+    report.metrics["portrait_mean_agreement"] = float(np.nanmean(list(scores.values())))
     for avatar, frontal in zip(avatars, samples.frontal):
         report.pictures[f"portrait/{avatar.avatar_id}.png"] = rgba8(frontal)
     space = portrait_samples(models, astronaut[None], camera, settings.render, settings.sampling,
@@ -147,17 +155,22 @@ def portrait_section(models: GenerationModels, avatars: list[HeldoutAvatar],
 
 def edit_section(models: GenerationModels, avatars: list[HeldoutAvatar], camera: Cameras,
                  rig: CameraRig, settings: BenchmarkSettings, report: GenerationReport) -> None:
+    """"with red hair" on held-out avatars that are not red-haired, those whose hair shows first
+    (a hat or a shaved head hides the colour from the judge: their red is not counted)."""
     red = list(HairColour).index(HairColour.RED)
     chosen = [a for a in avatars if a.attributes.hair_colour is not HairColour.RED]
+    chosen = sorted(chosen, key=lambda a: not bool(shown_of([a.attributes])["hair_colour"]))
     chosen = chosen[: settings.edit.avatars]
+    judged = shown_of([a.attributes for a in chosen])["hair_colour"]
     latents = torch.stack([a.latent for a in chosen])
     before, after = edit_samples(models, latents, camera, rig, settings.render,
                                  settings.sampling, settings.edit, settings.seed)
-    red_after = int((after.predicted["hair_colour"] == red).sum())
+    red_after = int((after.predicted["hair_colour"] == red)[judged].sum())
     kept = int((after.predicted["clothing_colour"] == before.predicted["clothing_colour"]).sum())
-    report.metrics.update(edit_avatars=float(len(chosen)), edit_red_hair=float(red_after),
+    report.metrics.update(edit_avatars=float(len(chosen)), edit_hair_judged=float(judged.sum()),
+                          edit_red_hair=float(red_after),
                           edit_red_hair_before=float(
-                              (before.predicted["hair_colour"] == red).sum()),
+                              (before.predicted["hair_colour"] == red)[judged].sum()),
                           edit_clothing_kept=float(kept))
     for avatar, a, b in zip(chosen, before.frontal, after.frontal):
         report.pictures[f"edit/{avatar.avatar_id}.before.png"] = rgba8(a)
@@ -204,8 +217,7 @@ def judge_accuracy(models: GenerationModels, avatars: list[HeldoutAvatar],
     """The judge on the held-out avatars' real frontal renders: its scores mean something only
     where these are high."""
     predicted = judge_renders(models.judge, torch.stack([a.frontal for a in avatars]))
-    report.metrics.update(_prefixed("judge_heldout_frontal",
-                                    attribute_agreement(predicted, truths_of(avatars))))
+    report.metrics.update(_prefixed("judge_heldout_frontal", agreement_with(avatars, predicted)))
 
 
 def generation_report(models: GenerationModels, avatars: list[HeldoutAvatar], astronaut: Tensor,
