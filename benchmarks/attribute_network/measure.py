@@ -1,10 +1,11 @@
 """Held-out accuracy of the independent attribute network at the default profile (issue 16).
 
     python benchmarks/attribute_network/measure.py [--raw data/01_raw] [--clip-set]
-        [--steps N] [--seed S] [--set KEY=VALUE ...] [--frontal-only]
-        [--out benchmarks/results/attribute_network.json]
+        [--steps N] [--seed S] [--set KEY=VALUE ...] [--frontal-only] [--one-network]
+        [--cache DIR] [--threads N] [--out benchmarks/results/attribute_network.json]
 
-Trains the network as ``evaluate.attribute_network`` in conf/base configures it, on every view
+Trains the judge as ``evaluate.attribute_network`` in conf/base configures it (its member
+networks; ``--one-network``: a single network reading every attribute), on every view
 of the main set's training avatars (``--clip-set``: and of the CLIP-only set's training
 avatars), then scores it on views of avatars no training saw: the main set's held-out avatars
 and the CLIP-only set's held-out avatars, frontal views and all views (face attributes counted
@@ -28,12 +29,11 @@ import yaml
 from rodin_pipelines.avatars.folder import FRONTAL_SPLIT
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
 from rodin_pipelines.evaluation.attribute_augmentation import gaussian_blurred
+from rodin_pipelines.evaluation.attribute_judge import judge_members, train_attribute_judge
 from rodin_pipelines.evaluation.attribute_network import (
-    AttributeNetworkSettings,
     attribute_accuracy,
     predict_attributes,
     predict_avatar_attributes,
-    train_attribute_network,
 )
 from rodin_pipelines.evaluation.attribute_views import (
     ATTRIBUTES,
@@ -93,6 +93,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of evaluate.attribute_network.training (YAML value)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--one-network", action="store_true",
+                        help="one network reads every attribute (the judge before members)")
     parser.add_argument("--frontal-only", action="store_true",
                         help="score frontal views only (skip all-view and per-avatar scores)")
     parser.add_argument("--cache", type=Path, default=None,
@@ -104,7 +106,8 @@ def main() -> None:
                  for key, value in (item.split("=", 1) for item in args.set)}
     if args.steps is not None:
         overrides["steps"] = args.steps
-    settings = AttributeNetworkSettings.from_config({**block["training"], **overrides})
+    members = judge_members({"training": {**block["training"], **overrides},
+                             "members": None if args.one_network else block.get("members")})
     seed = block["seed"] if args.seed is None else args.seed
     degrees = block["face_visible_degrees"]
 
@@ -116,12 +119,15 @@ def main() -> None:
     avatar = torch.cat([p.avatar + sum(offsets[: i + 1]) for i, p in enumerate(parts)])
     loading = time.perf_counter() - started
     started = time.perf_counter()
-    network, log = train_attribute_network(images, labels, settings, seed, avatar=avatar)
+    network, logs = train_attribute_judge(images, labels, members, seed, avatar=avatar)
     training = time.perf_counter() - started
     report = {"training_views": len(images), "training_sets": train_sets,
-              "overrides": overrides, "steps": settings.steps, "batch_size": settings.batch_size, "seed": seed,
+              "overrides": overrides, "members": [m.attributes for m in members],
+              "steps": members[0].settings.steps, "batch_size": members[0].settings.batch_size,
+              "seed": seed,
               "loading_seconds": round(loading, 1), "training_seconds": round(training, 1),
-              "final_loss": sum(entry["loss"] for entry in log[-20:]) / min(20, len(log)),
+              "final_loss": sum(sum(entry["loss"] for entry in log[-20:]) / min(20, len(log))
+                                for log in logs),
               "accuracy": {}, "mistakes": {}}
     evaluations = {
         "main_train_frontal": ("main", "train", (FRONTAL_SPLIT,)),
@@ -140,8 +146,13 @@ def main() -> None:
         for suffix, shown in (("", test_images), ("_blurred", gaussian_blurred(
                 test_images, torch.full((len(test_images),), BLUR_SIGMA)))):
             predicted = predict_attributes(network, shown)
+            glasses_column = ATTRIBUTES.index("glasses")
+            seen = test_labels[:, glasses_column] != MASKED
             report["accuracy"][key + suffix] = {
-                "views": len(shown), **attribute_accuracy(predicted, test_labels)}
+                "views": len(shown), **attribute_accuracy(predicted, test_labels),
+                "glasses_presence": float(((predicted["glasses"][seen] > 0)
+                                           == (test_labels[seen, glasses_column] > 0))
+                                          .float().mean())}
             report["mistakes"][key + suffix] = confusions(predicted, test_labels)
     # One prediction per avatar from several views (mean log-probabilities), as the evaluate
     # stage renders each sample: the frontal view then held-out cameras.
