@@ -10,8 +10,10 @@ from torch import Tensor, nn
 from rodin_pipelines.generation.plane_refinement import (
     RefinementSettings,
     refine_planes,
+    region_mask,
     upsampled,
 )
+from rodin_pipelines.triplane.sampling import sample_triplane
 
 PLANES = torch.randn(2, 3, 4, 8, 8)
 SCALE = torch.tensor([1.0, 2.0, 0.5, 4.0])
@@ -38,6 +40,27 @@ def test_one_adam_step_moves_every_texel_by_the_learning_rate_times_the_scale() 
     expected = PLANES + 0.05 * SCALE.view(1, 1, -1, 1, 1)
     assert torch.allclose(refined, expected, atol=1e-6)
     assert not refined.requires_grad
+
+
+def test_the_region_mask_keeps_the_planes_that_span_height_above_it() -> None:
+    # R = 4 over [-1, 1]: texel centres -0.75, -0.25, 0.25, 0.75; above 0 are the last two.
+    mask = region_mask(4, 0.0)[:, 0]
+    above = torch.tensor([0.0, 0.0, 1.0, 1.0])
+    assert torch.equal(mask[0], above[:, None].expand(4, 4))  # XY: y along the height (rows)
+    assert torch.equal(mask[1], torch.zeros(4, 4))  # XZ: read at every height
+    assert torch.equal(mask[2], above[None, :].expand(4, 4))  # YZ: y along the width (columns)
+
+
+def test_a_refinement_above_a_height_leaves_points_below_it_unchanged() -> None:
+    settings = RefinementSettings(steps=3, learning_rate=0.1, offset_resolution=2,
+                                  above_height=0.0)
+    refined = refine_planes(PLANES, SCALE, settings, lambda p, g: -p.sum(), [])
+    points = torch.rand(2, 64, 3) * 2 - 1
+    low, high = points.clone(), points.clone()
+    low[..., 1] = -0.3 - 0.6 * torch.rand(2, 64)  # the shirt's heights: rows that stay put
+    high[..., 1] = 0.3 + 0.6 * torch.rand(2, 64)
+    assert torch.allclose(sample_triplane(refined, low), sample_triplane(PLANES, low), atol=1e-6)
+    assert (sample_triplane(refined, high) - sample_triplane(PLANES, high)).abs().min() > 0.01
 
 
 def test_the_anchor_balances_the_objective() -> None:

@@ -16,6 +16,8 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from rodin_pipelines.rendering.cameras import SCENE_BOUND
+from rodin_pipelines.triplane.layout import PLANE_AXES
 from rodin_pipelines.triplane.rescale import resize_planes
 
 Objective = Callable[[Tensor, torch.Generator], Tensor]
@@ -34,6 +36,9 @@ class RefinementSettings:
         views_per_step: random views rendered per step (text-guided editing).
         azimuth_degrees: those views' azimuth within ± this of the face.
         image_size: side of the rendered views.
+        above_height: only points above this world height (y) may change, ``None``:
+            everywhere. An edit of the hair then cannot recolour the shirt: the change lives
+            on the two planes that span y, above that height (:func:`region_mask`).
     """
 
     steps: int = 0
@@ -43,6 +48,32 @@ class RefinementSettings:
     views_per_step: int = 2
     azimuth_degrees: float = 45.0
     image_size: int = 64
+    above_height: float | None = None
+
+
+Y_AXIS = 1
+"""World axis of height (the avatars stand along +y)."""
+
+
+def region_mask(resolution: int, above_height: float, bound: float = SCENE_BOUND) -> Tensor:
+    """``(3, 1, R, R)``: 1 on the texels of each plane that only points above ``above_height``
+    read, 0 elsewhere; 0 on the plane that does not span y (every height reads it).
+
+    Texel centres follow :mod:`~rodin_pipelines.triplane.sampling` (``align_corners=False``
+    over ``[-bound, bound]``); a plane spanning y along its width masks columns, along its
+    height rows (:data:`~rodin_pipelines.triplane.layout.PLANE_AXES`).
+    """
+    centres = (-1.0 + (2 * torch.arange(resolution) + 1) / resolution) * bound
+    above = (centres > above_height).float()
+    masks = []
+    for width_axis, height_axis in PLANE_AXES:
+        if width_axis == Y_AXIS:
+            masks.append(above[None, :].expand(resolution, resolution))
+        elif height_axis == Y_AXIS:
+            masks.append(above[:, None].expand(resolution, resolution))
+        else:
+            masks.append(torch.zeros(resolution, resolution))
+    return torch.stack(masks)[:, None]
 
 
 def upsampled(offset: Tensor, resolution: int) -> Tensor:
@@ -67,6 +98,9 @@ def refine_planes(planes: Tensor, scale: Tensor, settings: RefinementSettings,
         parameter.requires_grad_(False)
     try:
         coarse = settings.offset_resolution
+        region = (torch.ones(3, 1, resolution, resolution) if settings.above_height is None
+                  else region_mask(resolution, settings.above_height)).to(planes)
+        scale = scale * region
         offset = torch.zeros(batch, 3, channels, coarse, coarse, requires_grad=True)
         optimiser = torch.optim.Adam([offset], lr=settings.learning_rate)
         for _ in tqdm(range(settings.steps), desc=description, leave=False):
