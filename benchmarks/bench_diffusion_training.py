@@ -25,7 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from rodin_pipelines.atomic_files import atomic_write_json
 from rodin_pipelines.settings import load_parameters
 from rodin_pipelines.instantiation import build_from_config
-from rodin_pipelines.diffusion.networks import model_resolution, network_config
+from rodin_pipelines.diffusion.networks import network_config
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENT_DIM = {"base": 128, "paper": 512}
@@ -43,8 +43,8 @@ def build(env: str, model_name: str, device: torch.device) -> tuple[torch.nn.Mod
              "fitted_resolution": fit["resolution"]}
     config = network_config(model, diffusion, **sizes)
     network = build_from_config(config).to(device)
-    resolution = model_resolution(model, diffusion, fit["resolution"])
-    shape = {"in_channels": config["in_channels"], "resolution": resolution,
+    # The network's own view: an upsampler reads its context channels too.
+    shape = {"in_channels": network.in_channels, "resolution": network.resolution,
              "latent_dim": sizes["latent_dim"], "batch": model["batch_size"]}
     return network, shape
 

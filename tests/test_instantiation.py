@@ -56,7 +56,7 @@ def test_soft_merge_keeps_sibling_keys():
     test = parameters_of("test")["render"]
     assert test["views"]["image_size"] == 32  # overridden by conf/test
     assert test["camera_rig"]["radius"] == parameters_of("base")["render"]["camera_rig"]["radius"]
-    assert test["backend"]["max_density"] == 250.0  # sibling of overridden backend keys
+    assert test["scene"]["max_density"] == 250.0  # sibling of overridden scene keys
 
 
 def test_a_block_without_target_is_a_clear_error():

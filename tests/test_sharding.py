@@ -6,6 +6,7 @@ from rodin_pipelines.sharding import (
     Shard,
     in_torchrun_group,
     launched_rank,
+    launcher_shard,
     launched_world_size,
     shard_from_environment,
 )
@@ -54,3 +55,18 @@ def test_an_explicit_shard_overrides_the_environment(clean_environment):
     clean_environment.setenv("RANK", "1")
     clean_environment.setenv("WORLD_SIZE", "2")
     assert shard_from_environment(index=0, count=4) == Shard(0, 4)
+
+
+def test_only_processes_a_launcher_started_together_have_a_launcher_shard(clean_environment):
+    assert launcher_shard() is None  # a lone process
+    clean_environment.setenv("WORLD_SIZE", "4")  # Lightning's own ddp launcher sets only this
+    assert launcher_shard() is None
+    clean_environment.setenv("RANK", "2")  # torchrun
+    assert launcher_shard() == Shard(2, 4)
+    clean_environment.delenv("RANK")
+    clean_environment.delenv("WORLD_SIZE")
+    clean_environment.setenv("SLURM_PROCID", "0")
+    clean_environment.setenv("SLURM_NTASKS", "1")  # one task: nothing to agree with
+    assert launcher_shard() is None
+    clean_environment.setenv("SLURM_NTASKS", "8")
+    assert launcher_shard() == Shard(0, 8)

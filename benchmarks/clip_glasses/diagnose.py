@@ -26,7 +26,7 @@ from safetensors.torch import load_file
 
 from rodin_pipelines.avatars.procedural import ViewPlan, avatar_jobs, index_rows, plan_avatars
 from rodin_pipelines.datasets.avatar_folders import AvatarFolderDataset
-from rodin_pipelines.instantiation import build_from_config
+from rodin_pipelines.avatars.backends.selection import avatar_renderer
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.models.clip_loader import register_project_clip_configs
 from rodin_pipelines.models.clip_loader import load_trained_clip
@@ -48,7 +48,7 @@ def render_eval_set(out: Path, count: int) -> None:
     views = ViewPlan(views=1, image_size=render["views"]["image_size"], holdout_every=0)
     plans = eval_plans(count)
     AvatarFolderDataset(str(out / "eval_set")).save(avatar_jobs(
-        plans, build_from_config(render["backend"]), CameraRig(**render["camera_rig"]), views))
+        plans, avatar_renderer(render), CameraRig(**render["camera_rig"]), views))
     pd.DataFrame(index_rows(plans, views)).to_csv(out / "eval_index.csv", index=False)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 
 TARGET_KEY = "_target_"
 
@@ -24,6 +24,15 @@ def build_from_config(block: Mapping[str, Any], **overrides: Any) -> Any:
         return instantiate(dict(block), **overrides, _convert_="all")
     except InstantiationException as error:
         raise ValueError(f"cannot build {block[TARGET_KEY]}: {error}") from error
+
+
+def target_class(block: Mapping[str, Any]) -> type:
+    """The class a ``_target_`` block would build, without building it (to ask it questions)."""
+    if TARGET_KEY not in block:
+        raise ValueError(
+            f"config block has no '{TARGET_KEY}': {dict(block)!r}; name the class to build"
+        )
+    return get_class(block[TARGET_KEY])
 
 
 def target_blocks(config: Any, path: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -47,6 +47,17 @@ def in_torchrun_group() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "MASTER_ADDR" in os.environ
 
 
+def launcher_shard() -> Shard | None:
+    """This process's place among several that torchrun (``RANK``) or SLURM (``SLURM_PROCID``)
+    started together, every one running the whole program at once; ``None`` for a lone process
+    and for processes Lightning starts itself (it sets neither variable, and its first process
+    runs ahead of the others)."""
+    if "RANK" not in os.environ and "SLURM_PROCID" not in os.environ:
+        return None
+    shard = shard_from_environment()
+    return shard if shard.count > 1 else None
+
+
 def shard_from_environment(index: int | None = None, count: int | None = None) -> Shard:
     """The shard given explicitly, else from ``RANK``/``WORLD_SIZE`` (torchrun) or SLURM's
     ``SLURM_PROCID``/``SLURM_NTASKS``, else the whole job (shard 0 of 1)."""

@@ -123,7 +123,8 @@ def both_backends(blender_environment) -> tuple[torch.Tensor, torch.Tensor, Came
     attributes = sample_attributes(SEED_WITH_EVERYTHING)
     blender = BlenderAvatarRenderer(environment=str(blender_environment), samples=8,
                                     mesh_resolution=96, workers=2, progress=False)
-    reference = TorchAvatarRenderer(grid_resolution=64, coarse_samples=32, fine_samples=16)
+    reference = TorchAvatarRenderer(scene={"grid_resolution": 64}, coarse_samples=32,
+                                    fine_samples=16)
     return blender.render(attributes, cameras), reference.render(attributes, cameras), cameras
 
 
@@ -152,12 +153,13 @@ def run_render_stage(root: Path, environment: Path) -> AvatarFolderDataset:
         "avatars": 2, "seed": 44, "heldout_every": 2,
         "views": {"views": 3, "image_size": 24, "holdout_every": 3, "paraphrases": 1},
         "camera_rig": {"radius": 2.8, "fov_x_degrees": 40.0},
-        "backend": {"_target_": "not.used.when.use_blender"},
-        "use_blender": True,
-        "blender_backend": {
-            "_target_": "rodin_pipelines.avatars.backends.blender_renderer.BlenderAvatarRenderer",
-            "environment": str(environment), "samples": 4, "mesh_resolution": 48, "workers": 2,
-            "progress": False,
+        "scene": {"grid_resolution": 32},  # not Blender's: it meshes the parts itself
+        "backend": {
+            "_target_": "rodin_pipelines.avatars.backends.blender_renderer.BlenderAvatarRenderer"},
+        "backends": {
+            "torch": {"coarse_samples": 1},  # not used: the backend's _target_ is Blender's
+            "blender": {"environment": str(environment), "samples": 4, "mesh_resolution": 48,
+                        "workers": 2, "progress": False},
         },
         "clip_set": {"avatars": 0, "seed": 1000, "views": 1, "heldout_every": 0},
         "shard": {"index": None, "count": None},

@@ -9,7 +9,7 @@ from rodin_pipelines.avatars.scene import EXACT_BAND, SceneSettings, bake_avatar
 from rodin_pipelines.rendering.camera_rig import CameraRig, sample_rig_cameras
 from rodin_pipelines.rendering.cameras import Cameras, frontal_camera_to_world, project_points
 
-SMALL = dict(grid_resolution=48, coarse_samples=32, fine_samples=16)
+SMALL = dict(scene={"grid_resolution": 48}, coarse_samples=32, fine_samples=16)
 
 
 def attributes_with(**changes) -> AvatarAttributes:

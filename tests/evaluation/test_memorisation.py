@@ -10,6 +10,7 @@ from rodin_pipelines.evaluation.generative_metrics import rgba_to_rgb_batch
 from rodin_pipelines.evaluation.memorisation import (
     TrainingNeighbour,
     memorisation_grid,
+    memorisation_report,
     nearest_training_neighbours,
 )
 
@@ -64,3 +65,24 @@ def test_memorisation_grid_puts_each_sample_left_of_its_neighbour():
     assert picture[2 + 8, 2 + 8].tolist() == [255, 0, 0]  # row 0, left: the sample
     assert picture[2 + 8, 20 + 2 + 8].tolist() == [0, 0, 255]  # row 0, right: its neighbour
     assert picture[40 + 2, 20 + 2].tolist() == [0, 0, 255]  # row 2, right
+
+
+def test_the_report_scores_every_sample_and_pictures_the_first_rows():
+    frontal = torch.zeros(3, 4, 4, 4)
+    frontal[..., 0] = frontal[..., 3] = 1.0  # opaque red samples
+    features = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    training = torch.tensor([[2.0, 0.0], [0.0, 3.0]])
+    loaded = []
+
+    def training_frontal(avatar_id: str) -> torch.Tensor:
+        loaded.append(avatar_id)
+        view = torch.zeros(4, 4, 4)
+        view[..., 2] = view[..., 3] = 1.0  # opaque blue
+        return view
+
+    metrics, picture = memorisation_report(frontal, features, training, ["a", "b"],
+                                           training_frontal, rows=2)
+    assert metrics["memorisation_nearest_distance_min"] == pytest.approx(0.0)
+    assert metrics["memorisation_nearest_distance_mean"] == pytest.approx((1 - 2 ** -0.5) / 3)
+    assert loaded == ["a", "b"]  # only the shown neighbours are read
+    assert picture.shape == (2 * (4 + 4), 2 * (4 + 4), 3)

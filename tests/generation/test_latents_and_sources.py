@@ -16,6 +16,7 @@ from rodin_pipelines.diffusion.denoiser import Denoiser  # noqa: E402
 from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings  # noqa: E402
 from rodin_pipelines.generation.latents import (  # noqa: E402
     edited_latents,
+    latent_batches,
     portrait_latent,
     prior_latents,
 )
@@ -76,6 +77,16 @@ def test_an_edit_moves_latents_towards_the_edit_text() -> None:
     assert edited.shape == (1, 2)
     assert float(edited[0, 1]) > float(latents[0, 1])  # towards "a hat" = (0, 1)
     assert float(edited[0, 0]) < float(latents[0, 0])
+
+
+def test_an_edit_samples_the_unedited_and_the_edited_latents_side_by_side() -> None:
+    latents = torch.nn.functional.normalize(torch.tensor([[1.0, 0.2]]), dim=-1)
+    assert list(latent_batches(CLIP, latents, None)) == [""]
+    edit = {"source_text": "a person", "edit_text": "a hat", "strength": 1.0}
+    batches = latent_batches(CLIP, latents, edit)
+    assert list(batches) == ["unedited-", "edited-"]  # result-name prefixes, in writing order
+    assert torch.equal(batches["unedited-"], latents)
+    assert torch.equal(batches["edited-"], edited_latents(CLIP, latents, "a person", "a hat", 1.0))
 
 
 def test_sources_by_mode() -> None:

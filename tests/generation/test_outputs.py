@@ -11,7 +11,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from colour_decoder import colour_decoder  # noqa: E402
-from rodin_pipelines.generation.outputs import realise  # noqa: E402
+from rodin_pipelines.diffusion.cascade import SamplingSettings  # noqa: E402
+from rodin_pipelines.generation.outputs import realise, result_description  # noqa: E402
 from rodin_pipelines.rendering.turntable import azimuth_cameras  # noqa: E402
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings  # noqa: E402
 
@@ -42,3 +43,16 @@ def test_an_empty_field_has_no_mesh_and_says_why() -> None:
     assert avatar.description["mesh"].startswith("none: the field is empty")
     assert description == {"mode": "text", "prompt": "a hat"}  # the caller's dict is not changed
     assert float(avatar.views[..., 3].max()) == 0.0
+
+
+def test_a_description_says_what_made_the_result_and_only_what_applies() -> None:
+    settings = SamplingSettings(sampler="ddim", base_steps=7, upsampler_steps=3,
+                                guidance_scale=1.5)
+    generate = {"mode": "text", "seed": 4, "prompt": "a man with a hat", "portrait": "me.png",
+                "edit": {"edit_text": "red hair"}}
+    assert result_description(generate, "text", 2, settings) == {
+        "mode": "text", "source": "text", "index": 2, "seed": 4, "sampler": "ddim",
+        "base_steps": 7, "upsampler_steps": 3, "guidance_scale": 1.5,
+        "prompt": "a man with a hat", "portrait": None, "edit": None}
+    edit = result_description({**generate, "mode": "edit"}, "portrait", 0, settings)
+    assert (edit["portrait"], edit["edit"]) == ("me.png", {"edit_text": "red hair"})

@@ -14,10 +14,9 @@ PARAMS = {
     "avatars": 5, "seed": 11, "heldout_every": 5,
     "views": {"views": 6, "image_size": 24, "holdout_every": 3, "paraphrases": 2},
     "camera_rig": {"radius": 2.8, "fov_x_degrees": 40.0},
-    "backend": {
-        "_target_": "rodin_pipelines.avatars.backends.torch_renderer.TorchAvatarRenderer",
-        "grid_resolution": 40, "coarse_samples": 24, "fine_samples": 8,
-    },
+    "scene": {"grid_resolution": 40},
+    "backend": {"_target_": "rodin_pipelines.avatars.backends.torch_renderer.TorchAvatarRenderer"},
+    "backends": {"torch": {"coarse_samples": 24, "fine_samples": 8}},
     "clip_set": {"avatars": 3, "seed": 500, "views": 1, "heldout_every": 3},
     "shard": {"index": None, "count": None},
     "contact_sheet": {"avatars": 3, "views": 4, "scale": 2},

@@ -19,7 +19,7 @@ AVATARS = 8
 @pytest.fixture(scope="module")
 def avatars(tmp_path_factory):
     root = tmp_path_factory.mktemp("avatars")
-    renderer = TorchAvatarRenderer(grid_resolution=48, coarse_samples=24, fine_samples=8)
+    renderer = TorchAvatarRenderer(scene={"grid_resolution": 48}, coarse_samples=24, fine_samples=8)
     jobs = avatar_jobs(plan_avatars(AVATARS, 100, 0), renderer, CameraRig(),
                        ViewPlan(views=4, image_size=32, holdout_every=0, paraphrases=2))
     dataset = AvatarFolderDataset(str(root), progress=False)

@@ -160,3 +160,34 @@ def test_resume_last_takes_a_slurm_requeue_checkpoint_newer_than_last_ckpt(tmp_p
     assert resume_path("last", tmp_path) == str(hpc)
     os.utime(last, None)  # the resumed run has since written last.ckpt again
     assert resume_path("last", tmp_path) == str(last)
+
+
+def test_under_torchrun_only_rank_zero_sets_stale_checkpoints_aside(tmp_path):
+    """torchrun and SLURM start every rank at once, each calling fit_resumably: rank zero alone
+    decides to start afresh and moves the stale checkpoints, the others wait for its decision
+    (before, every rank read and renamed the same files: one crashed or trained on a moved file)."""
+    import socket
+
+    import torch.multiprocessing
+
+    from launched_ranks import resume_on_launched_rank
+
+    settings = settings_in(tmp_path, max_steps=6, checkpoint_every_n_steps=3)
+    fit_resumably(build_trainer(settings, **quiet()), TinyRegression(learning_rate=0.05),
+                  settings, train_dataloaders=regression_data())
+    record = tmp_path / "record"
+    record.mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    torch.multiprocessing.spawn(
+        resume_on_launched_rank, nprocs=2, join=True,
+        args=(2, port, settings.checkpoint_dir, str(record), 0.01))
+    assert sorted(p.name for p in record.glob("set-aside-rank*")) == ["set-aside-rank0"]
+    assert not (record / "read-rank1").exists()  # rank 1 never touched the files being moved
+    assert [json.loads((record / f"first-step-rank{r}.json").read_text()) for r in (0, 1)] == [
+        0, 0]  # both started afresh together
+    folder = Path(settings.checkpoint_dir)
+    assert len(list(folder.glob("stale-*/last.ckpt"))) == 1
+    assert torch.load(folder / "last.ckpt", weights_only=True)["hyper_parameters"][
+        "learning_rate"] == 0.01

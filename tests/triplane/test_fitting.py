@@ -50,7 +50,8 @@ def test_down_up_sampling_keeps_constant_planes_and_blurs_detail():
 @pytest.fixture(scope="module")
 def tiny_avatar():
     plan = plan_avatars(count=1, first_seed=3, heldout_every=0)[0]
-    renderer = TorchAvatarRenderer(grid_resolution=48, coarse_samples=32, fine_samples=16)
+    renderer = TorchAvatarRenderer(scene={"grid_resolution": 48}, coarse_samples=32,
+                                   fine_samples=16)
     return render_avatar(plan, renderer, CameraRig(), ViewPlan(views=16, image_size=24,
                                                                 holdout_every=4))
 

@@ -24,7 +24,7 @@ SETTINGS = FitSettings(resolution=8, channels=4, rays_per_step=32, points_per_st
 @pytest.fixture(scope="module")
 def avatar_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("avatars")
-    renderer = TorchAvatarRenderer(grid_resolution=32, coarse_samples=16, fine_samples=0)
+    renderer = TorchAvatarRenderer(scene={"grid_resolution": 32}, coarse_samples=16, fine_samples=0)
     jobs = avatar_jobs(plan_avatars(4, 0, 0), renderer, CameraRig(),
                        ViewPlan(views=4, image_size=12, holdout_every=2, paraphrases=1))
     AvatarFolderDataset(str(root), progress=False).save(jobs)

@@ -13,7 +13,10 @@ depend on the view direction, so a radiance field whose colour ignores direction
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
 from rodin_pipelines.avatars.attributes import AvatarAttributes
 
 import torch
@@ -57,6 +60,13 @@ class SceneSettings:
     part_blend: float = 0.01
     colour_blend: float = 0.006
     lighting: Lighting = field(default_factory=Lighting)
+
+
+def scene_settings(scene: SceneSettings | Mapping[str, Any] | None) -> SceneSettings:
+    """Scene settings from a ``render.scene`` parameter block (its fields; the lights are fixed)."""
+    if isinstance(scene, SceneSettings):
+        return scene
+    return SceneSettings(**(scene or {}))
 
 
 def avatar_parts(points: Tensor, attributes: AvatarAttributes) -> list[Part]:

@@ -13,25 +13,24 @@ from torch import Tensor
 
 from rodin_pipelines.diffusion.denoiser import Denoiser, denoiser_from_config
 from rodin_pipelines.diffusion.embedding_prior_sampling import split_prior_tensors
+from rodin_pipelines.instantiation import target_class
 
 
-def is_upsampler(model: dict[str, Any]) -> bool:
-    return bool(model.get("upsampler", False))
-
-
-def model_resolution(model: dict[str, Any], diffusion: dict[str, Any],
-                     fitted_resolution: int) -> int:
-    """The upsampler generates the fitted tri-planes' resolution; the base model its own."""
-    return fitted_resolution if is_upsampler(model) else diffusion["base_resolution"]
+def network_class(model: dict[str, Any]) -> type:
+    """The class of a cascade model's network (``RollOutUNet`` for the base model, its subclass
+    ``RollOutSuperResUNet`` for the upsampler): its type, not a flag, says which model it is."""
+    return target_class(model["network"])
 
 
 def network_config(model: dict[str, Any], diffusion: dict[str, Any], channels: int,
                    latent_dim: int, fitted_resolution: int) -> dict[str, Any]:
-    """The network's ``_target_`` block with the sizes that come from the data."""
-    return {**model["network"], "in_channels": channels * (2 if is_upsampler(model) else 1),
-            "out_channels": channels,
-            "resolution": model_resolution(model, diffusion, fitted_resolution),
-            "latent_dim": latent_dim}
+    """The network's ``_target_`` block with the sizes that come from the data: the cascade
+    goes from ``diffusion.base_resolution`` to the fitted tri-planes' resolution, and the
+    network's class says which part of that it generates."""
+    sizes = network_class(model).cascade_sizes(
+        channels=channels, latent_dim=latent_dim, low_resolution=diffusion["base_resolution"],
+        high_resolution=fitted_resolution)
+    return {**model["network"], **sizes}
 
 
 def load_denoiser(weights: dict[str, Tensor], model: dict[str, Any], diffusion: dict[str, Any],

@@ -6,7 +6,7 @@ The evaluate stage and the ablations share it, so that their scores compare.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -15,12 +15,15 @@ from torch import Tensor
 
 from rodin_pipelines.avatars.folder import AvatarFolderReader
 from rodin_pipelines.avatars.splits import split_ids
-from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_triplanes
+from rodin_pipelines.diffusion.cascade import (SamplingSettings, gaussian_baseline_triplanes,
+                                               sample_triplanes)
 from rodin_pipelines.diffusion.embedding_prior_sampling import sample_embeddings
 from rodin_pipelines.diffusion.networks import load_denoiser, load_prior
 from rodin_pipelines.evaluation.generative_metrics import fid_kid, rgba_to_rgb_batch
 from rodin_pipelines.evaluation.image_features import ClipImageFeatures
-from rodin_pipelines.evaluation.sample_renders import real_and_cameras
+from rodin_pipelines.evaluation.sample_renders import real_and_cameras, render_like_heldout
+from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
+from rodin_pipelines.triplane.decoder import TriplaneDecoder
 from rodin_pipelines.triplane.normalisation import PlaneStatistics
 
 Triplanes = dict[str, Any]  # avatar id -> lazy reader of (planes (3, C, R, R), metadata)
@@ -68,6 +71,35 @@ def cascade_samples(base_weights: dict[str, Tensor], upsampler_weights: dict[str
                             chosen.sizes["channels"], diffusion["base_resolution"],
                             chosen.sizes["fitted_resolution"], plane_statistics, settings,
                             seed=seed)
+
+
+def compared_renders(base_weights: dict[str, Tensor], upsampler_weights: dict[str, Tensor],
+                     plane_statistics: PlaneStatistics, diffusion: dict[str, Any],
+                     chosen: EvaluationSet, settings: SamplingSettings,
+                     training_planes: list[Tensor], decoder: TriplaneDecoder,
+                     evaluate: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+    """The cascade's samples ``(N, 3, C, R, R)`` and every render set scored against the
+    held-out renders, each rendered like them: ``ours``, ``fitted_heldout`` (the held-out
+    avatars' own tri-planes: the ceiling), ``gaussian`` (a per-texel Gaussian of
+    ``training_planes``) and one per guidance scale of ``evaluate.ablations``."""
+    seed = evaluate["seed"]
+    render_settings = VolumeRenderSettings(**evaluate["render"])
+
+    def rendered(planes: Tensor) -> Tensor:
+        return render_like_heldout(planes, decoder, chosen.cameras, render_settings)
+
+    generated = cascade_samples(base_weights, upsampler_weights, plane_statistics, diffusion,
+                                chosen, settings, seed)
+    gaussian = gaussian_baseline_triplanes(training_planes, evaluate["samples"],
+                                           plane_statistics, seed)
+    renders = {"ours": rendered(generated),
+               "fitted_heldout": rendered(torch.stack(list(chosen.fitted.values()))),
+               "gaussian": rendered(gaussian)}
+    for scale in evaluate["ablations"]["guidance_scales"]:
+        renders[guidance_name(scale)] = rendered(cascade_samples(
+            base_weights, upsampler_weights, plane_statistics, diffusion, chosen,
+            replace(settings, guidance_scale=scale), seed))
+    return generated, renders
 
 
 def scores_against_real(real: Tensor, renders: dict[str, Tensor], features: ClipImageFeatures,

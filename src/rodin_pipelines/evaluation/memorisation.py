@@ -8,7 +8,7 @@ match (copy of one avatar) from a generic look (close to many).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -83,3 +83,28 @@ def memorisation_grid(generated_images: Tensor, neighbour_images: Tensor,
     if scale > 1:
         flat = flat.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
     return image_grid(flat)
+
+
+def memorisation_report(frontal: Tensor, features: Tensor, training_features: Tensor,
+                        training_ids: Sequence[str], training_frontal: Callable[[str], Tensor],
+                        rows: int, scale: int = 1) -> tuple[dict[str, float], np.ndarray]:
+    """How close the samples come to the training set, and a picture of the closest pairs.
+
+    Args:
+        frontal: straight RGBA ``(N, H, W, 4)`` frontal renders of the samples.
+        features / training_features: their CLIP features ``(N, D)`` and the training avatars'
+            ``(M, D)`` (rows in ``training_ids`` order).
+        training_frontal: a training avatar's frontal view ``(H, W, 4)`` by id (read lazily: only
+            the shown neighbours are loaded).
+        rows: how many samples the picture shows, beside their nearest training avatar.
+
+    Returns:
+        ``memorisation_nearest_distance_mean`` / ``_min`` over the samples, and the picture.
+    """
+    neighbours = nearest_training_neighbours(features, training_features, training_ids)
+    distances = torch.tensor([n.distance for n in neighbours])
+    metrics = {"memorisation_nearest_distance_mean": float(distances.mean()),
+               "memorisation_nearest_distance_min": float(distances.min())}
+    shown = neighbours[:rows]
+    images = torch.stack([training_frontal(n.nearest_id) for n in shown])
+    return metrics, memorisation_grid(frontal[:len(shown)], images, scale=scale)

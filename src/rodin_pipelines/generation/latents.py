@@ -3,6 +3,8 @@ an existing avatar, and a text edit of any of those (rodin-method §4)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor
 
 from rodin_pipelines.diffusion.denoiser import Denoiser
@@ -36,3 +38,15 @@ def edited_latents(clip: LoadedClip, latents: Tensor, source_text: str, edit_tex
                    strength: float) -> Tensor:
     """``latents`` ``(B, D)`` moved from ``source_text`` towards ``edit_text``."""
     return edit(clip, latents, source_text, edit_text, strength)
+
+
+def latent_batches(clip: LoadedClip, latents: Tensor,
+                   edit_settings: dict[str, Any] | None) -> dict[str, Tensor]:
+    """The latents to sample, by the prefix of their results' names: ``{"": latents}``, or for an
+    edit (``generate.edit``: ``source_text``, ``edit_text``, ``strength``) the unedited and the
+    edited latents side by side, so every result has its unedited twin."""
+    if edit_settings is None:
+        return {"": latents}
+    return {"unedited-": latents,
+            "edited-": edited_latents(clip, latents, edit_settings["source_text"],
+                                      edit_settings["edit_text"], edit_settings["strength"])}

@@ -8,6 +8,7 @@ from typing import Any
 import trimesh
 from torch import Tensor
 
+from rodin_pipelines.diffusion.cascade import SamplingSettings
 from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.mesh_export import mesh_from_field
@@ -46,3 +47,16 @@ def realise(planes: Tensor, decoder: TriplaneDecoder, views: Cameras, radius: fl
         mesh=mesh,
         description=description,
     )
+
+
+def result_description(generate: dict[str, Any], source: str, index: int,
+                       settings: SamplingSettings) -> dict[str, Any]:
+    """What made result ``index`` of a ``generate`` run (written beside its files): the mode and
+    where its latent came from, the seed, the sampler, and the prompt, portrait or edit."""
+    mode = generate["mode"]
+    return {"mode": mode, "source": source, "index": index, "seed": generate["seed"],
+            "sampler": settings.sampler, "base_steps": settings.base_steps,
+            "upsampler_steps": settings.upsampler_steps,
+            "guidance_scale": settings.guidance_scale, "prompt": generate.get("prompt"),
+            "portrait": generate.get("portrait") if source == "portrait" else None,
+            "edit": generate["edit"] if mode == "edit" else None}

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from rodin_pipelines.generation.plane_refinement import RefinementSettings, refine_planes
-from rodin_pipelines.models.clip_embeddings import EMBEDDING_BACKGROUND, embed_texts
+from rodin_pipelines.models.clip_embeddings import EMBEDDING_BACKGROUND, embed_texts, embed_views
 from rodin_pipelines.models.clip_loader import LoadedClip
 from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.rendering.cameras import Cameras, orbit_camera_to_world
@@ -71,3 +71,10 @@ def refine_towards_text(planes: Tensor, decoder: TriplaneDecoder, clip: LoadedCl
 
     return refine_planes(planes, scale, settings, objective, [decoder, clip.model], seed,
                          "text-guided refinement")
+
+
+@torch.no_grad()
+def frontal_text_cosine(clip: LoadedClip, views: Tensor, text: str) -> float:
+    """How well a result matches ``text``: the CLIP cosine of its first (frontal) view of the
+    straight-RGBA ``views`` ``(V, H, W, 4)`` and the text."""
+    return float(embed_views(clip, views[:1]) @ embed_texts(clip, [text]).T)

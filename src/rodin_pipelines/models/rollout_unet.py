@@ -8,8 +8,8 @@ added to the timestep embedding, which every ResBlock feeds to its scale-shift n
 Rows whose condition is dropped use a learned null embedding instead, which is how
 classifier-free guidance trains the unconditional model inside the conditional one.
 
-The upsampler (method §5) is the same class with ``in_channels = 2C``: the caller concatenates
-the noisy high-resolution map with the low-resolution map brought up by
+The upsampler (method §5) is the subclass :class:`.rollout_super_res_unet.RollOutSuperResUNet`,
+which reads the noisy high-resolution map concatenated with the low-resolution one brought up by
 :func:`.plane_ops.upsample_rolled_out`, as ADM's ``SuperResModel`` does.
 """
 
@@ -34,7 +34,7 @@ class RollOutUNet(nn.Module):
     channels; the middle block belongs to the last level.
 
     Args:
-        in_channels: C_in (C for the base model, 2C for the upsampler).
+        in_channels: C_in (C for the base model; the upsampler's subclass asks for 2C).
         out_channels: C_out (C: noise or clean tri-plane, whatever the parameterisation says).
         resolution: R, the plane resolution of the input (fixes where attention goes).
         model_channels: channels of level 0.
@@ -55,6 +55,9 @@ class RollOutUNet(nn.Module):
         time_embed_mult: width of the timestep embedding in units of ``model_channels``.
         gradient_checkpointing: recompute block activations in backward to save memory.
     """
+
+    cascade_role = "base"
+    """Which model of the cascade this network is (names its logs and progress galleries)."""
 
     def __init__(self, in_channels: int, out_channels: int, resolution: int,
                  model_channels: int = 32, channel_mult: Sequence[int] = (1, 2, 2),
@@ -145,6 +148,15 @@ class RollOutUNet(nn.Module):
         # Zero-initialised last conv: the untrained network predicts 0 (ADM).
         self.out = nn.Sequential(PlaneGroupNorm(norm_groups, channels), nn.SiLU(),
                                  zero_module(PlaneConv2d(channels, out_channels, 3)))
+
+    @classmethod
+    def cascade_sizes(cls, channels: int, latent_dim: int, low_resolution: int,
+                      high_resolution: int) -> dict[str, int]:
+        """The constructor's sizes that come from the data, in a cascade generating C-channel
+        tri-planes at ``low_resolution`` and upsampling them to ``high_resolution`` (the fitted
+        one) given D-sized latents: the base model generates the low resolution."""
+        return {"in_channels": channels, "out_channels": channels, "resolution": low_resolution,
+                "latent_dim": latent_dim}
 
     def condition_embedding(self, batch: int, latent: Tensor | None,
                             latent_keep: Tensor | None) -> Tensor:

@@ -21,7 +21,7 @@ from rodin_pipelines.diffusion.conditioning_augmentation import (
     ConditioningAugmentation,
     downsample_rolled_out,
 )
-from rodin_pipelines.diffusion.networks import is_upsampler, model_resolution, network_config
+from rodin_pipelines.diffusion.networks import network_class, network_config
 from rodin_pipelines.evaluation.diffusion_gallery import training_gallery
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
@@ -123,11 +123,11 @@ def train_diffusion_model(examples: list[TriplaneExample], plane_statistics: Pla
                           diffusion: dict[str, Any], render: dict[str, Any]) -> dict[str, Tensor]:
     """Train one model (base or upsampler) resumably; returns its EMA weights."""
     sizes = data_sizes(examples)
-    resolution = model_resolution(model, diffusion, sizes["fitted_resolution"])
+    network = network_config(model, diffusion, **sizes)
     augmentation = ConditioningAugmentation(**(model.get("augmentation") or {}))
     dataset = TriplaneDiffusionSet(
-        examples, plane_statistics, resolution,
-        low_resolution=diffusion["base_resolution"] if is_upsampler(model) else None,
+        examples, plane_statistics, network["resolution"],
+        low_resolution=network.get("low_resolution"),  # only an upsampler has one
         augmentation=augmentation, patch_size=model["rendering_loss"]["patch_size"])
     torch.manual_seed(diffusion["seed"])
     fingerprint = data_fingerprint([*(e.avatar_id for e in examples),
@@ -138,7 +138,7 @@ def train_diffusion_model(examples: list[TriplaneExample], plane_statistics: Pla
                           fingerprint, embedding_statistics(latents))
     settings = TrainerSettings(**model["trainer"], seed=diffusion["seed"])
     loader = step_loader(dataset, model["batch_size"], settings.max_steps)
-    name = "upsampler" if is_upsampler(model) else "base"
+    name = network_class(model).cascade_role
     gallery = progress_gallery(dataset, plane_statistics, shared_decoder.decoder, diffusion,
                                render, name)
     trainer = build_trainer(settings, callbacks=[gallery] if gallery else [], log_prefix=name)

@@ -16,10 +16,9 @@ from typing import Any
 
 import pytorch_lightning as pl
 
-from rodin_pipelines.training.checkpoints import (
-    LAST, AtomicCheckpoint, load_checkpoint_safely, resume_path,
-)
+from rodin_pipelines.training.checkpoints import LAST, AtomicCheckpoint
 from rodin_pipelines.training.interruption import CheckpointOnInterrupt, TrainingInterrupted
+from rodin_pipelines.training.resume import agreed_resume_checkpoint
 from rodin_pipelines.training.tolerant_mlflow import TolerantMLFlowLogger
 
 logger = logging.getLogger(__name__)
@@ -126,24 +125,16 @@ def fit_resumably(trainer: pl.Trainer, model: pl.LightningModule, settings: Trai
     ``weights_only=True`` (models are built from plain config, never unpickled).
 
     ``resume: last`` starts afresh, with a warning, when the last checkpoint was trained with
-    other hyperparameters (the config changed since): its weights would not fit the model.
+    other hyperparameters (the config changed since): its weights would not fit the model. Under
+    DDP rank zero alone decides and moves the stale checkpoints aside (``training/resume.py``).
 
     Raises:
         UnsafeCheckpointError: the checkpoint to resume from holds pickled code.
         TrainingInterrupted: SIGTERM or SIGINT stopped the training (its state is saved), so
             the stage must not go on as if the model were trained.
     """
-    checkpoint = resume_path(settings.resume, settings.checkpoint_dir)
-    # Read safely first, whichever way it was named: a file carrying code is refused by name.
-    stored = checkpoint_hyperparameters(checkpoint) if checkpoint is not None else None
-    if checkpoint is not None and settings.resume == LAST:
-        if stored is not None and stored != _plain(dict(model.hparams)):
-            stale = set_aside_checkpoints(settings.checkpoint_dir)
-            logger.warning("%s was trained with other hyperparameters; starting afresh (its "
-                           "checkpoints moved to %s)", checkpoint, stale)
-            checkpoint = None
-    if checkpoint is not None:
-        logger.info("resuming from %s", checkpoint)
+    checkpoint = agreed_resume_checkpoint(trainer, model, settings.resume,
+                                          settings.checkpoint_dir)
     interruption = next((c for c in trainer.callbacks if isinstance(c, CheckpointOnInterrupt)),
                         None)
     try:
@@ -155,32 +146,3 @@ def fit_resumably(trainer: pl.Trainer, model: pl.LightningModule, settings: Trai
     if trainer.received_sigterm:  # the signal came after the last step: finished, yet stopped
         raise (interruption.error(trainer) if interruption is not None else
                TrainingInterrupted(signal.SIGTERM, trainer.global_step, None))
-
-
-def set_aside_checkpoints(checkpoint_dir: str | Path) -> Path:
-    """Move the ``.ckpt`` files of a finished or abandoned configuration into
-    ``<checkpoint_dir>/stale-<time>/`` so new checkpoints never mix with them."""
-    import time
-
-    folder = Path(checkpoint_dir)
-    stale = folder / f"stale-{time.strftime('%Y%m%d-%H%M%S')}"
-    stale.mkdir(parents=True, exist_ok=True)
-    for path in folder.glob("*.ckpt"):
-        path.rename(stale / path.name)
-    return stale
-
-
-def checkpoint_hyperparameters(path: str) -> dict[str, Any] | None:
-    """The hyperparameters a Lightning checkpoint was saved with (``None`` if it has none)."""
-    stored = load_checkpoint_safely(path)
-    hyperparameters = stored.get("hyper_parameters")
-    return None if hyperparameters is None else _plain(dict(hyperparameters))
-
-
-def _plain(value: Any) -> Any:
-    """Tuples as lists, mappings as dicts: how hyperparameters compare after a round trip."""
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

@@ -7,8 +7,8 @@ answer with PNGs and a ``transforms.json``, which are read back through the proj
 transforms reader, so the avatar folder is written exactly as with the built-in backend and the
 render stage's resumability (the fingerprint in ``meta.json``) applies unchanged.
 
-Built from config (``render.blender_backend`` in ``parameters_render.yml``, chosen by
-``render.use_blender``); nothing runs until :meth:`BlenderAvatarRenderer.render`, which fails
+Built from config (``render.backend`` naming this class, its settings in
+``render.backends.blender``); nothing runs until :meth:`BlenderAvatarRenderer.render`, which fails
 with the command to run when the Blender environment is missing.
 """
 
@@ -18,6 +18,7 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from rodin_pipelines.avatars.backends.blender_scene import (
     write_scene,
 )
 from rodin_pipelines.avatars.folder import read_frame_images
-from rodin_pipelines.avatars.scene import Lighting
+from rodin_pipelines.avatars.scene import SceneSettings, scene_settings
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.transforms_json import (
     Frame,
@@ -62,6 +63,8 @@ class BlenderAvatarRenderer:
     """Renders attribute sets to RGBA images with Blender Cycles on the CPU.
 
     Args:
+        scene: the shared scene settings (``render.scene``); Blender takes their lights and
+            meshes the parts itself (``mesh_resolution``), so the rest does not change it.
         environment: the Blender virtual environment (relative paths from the working directory,
             i.e. the project root under ``kedro run``).
         samples: Cycles samples per pixel (the upper bound: sampling is adaptive).
@@ -81,6 +84,7 @@ class BlenderAvatarRenderer:
 
     def __init__(
         self,
+        scene: SceneSettings | Mapping[str, Any] | None = None,
         environment: str = str(DEFAULT_ENVIRONMENT),
         samples: int = 16,
         adaptive_threshold: float = 0.05,
@@ -105,7 +109,7 @@ class BlenderAvatarRenderer:
         self.threads_per_worker = threads_per_worker
         self.timeout_seconds = timeout_seconds
         self.progress = progress
-        self.lighting = Lighting()
+        self.lighting = scene_settings(scene).lighting
 
     def describe(self) -> dict[str, Any]:
         """Everything that changes the pixels, for fingerprints and logs (not the parallelism)."""

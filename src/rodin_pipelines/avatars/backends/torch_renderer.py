@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from rodin_pipelines.avatars.scene import Lighting, SceneSettings, bake_avatar_scene
+from rodin_pipelines.avatars.scene import SceneSettings, bake_avatar_scene, scene_settings
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.compositing import straight_rgba
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings, render_cameras
@@ -16,12 +17,13 @@ from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings, rend
 class TorchAvatarRenderer:
     """Renders attribute sets to RGBA images with pure PyTorch (CPU or GPU).
 
-    Built from config with ``hydra.utils.instantiate`` (``_target_`` in ``parameters_render.yml``).
+    Built from config (:func:`~rodin_pipelines.avatars.backends.selection.avatar_renderer`:
+    ``render.backend`` names it, ``render.backends.torch`` holds its settings).
 
     Args:
-        grid_resolution: voxels per side of the baked scene (G); about 1.5x the image size.
-        surface_softness: width of the density ramp across surfaces (world units).
-        max_density: density inside surfaces.
+        scene: how the scene becomes a radiance field (``render.scene``: ``grid_resolution``,
+            about 1.5x the image size, ``surface_softness``, ``max_density``), the same settings
+            the fit stage's 3D supervision bakes scenes with; ``None``: the defaults.
         coarse_samples / fine_samples: samples per ray of the volume renderer.
         chunk_rays: rays rendered at once (memory bound).
         empty_opacity: rays that gather less opacity in the coarse pass are rendered empty.
@@ -34,9 +36,7 @@ class TorchAvatarRenderer:
 
     def __init__(
         self,
-        grid_resolution: int = 96,
-        surface_softness: float = 0.012,
-        max_density: float = 250.0,
+        scene: SceneSettings | Mapping[str, Any] | None = None,
         coarse_samples: int = 32,
         fine_samples: int = 32,
         chunk_rays: int = 16384,
@@ -44,12 +44,7 @@ class TorchAvatarRenderer:
         device: str = "cpu",
         narrow_band_bake: bool = True,
     ) -> None:
-        self.scene_settings = SceneSettings(
-            grid_resolution=grid_resolution,
-            surface_softness=surface_softness,
-            max_density=max_density,
-            lighting=Lighting(),
-        )
+        self.scene_settings = scene_settings(scene)
         self.render_settings = VolumeRenderSettings(
             coarse_samples=coarse_samples, fine_samples=fine_samples, jitter=False,
             chunk_rays=chunk_rays, empty_opacity=empty_opacity,

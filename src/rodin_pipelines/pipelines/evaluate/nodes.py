@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -12,24 +11,21 @@ from torch import Tensor
 
 from rodin_pipelines.avatars.folder import AvatarFolderReader
 from rodin_pipelines.avatars.splits import split_ids
-from rodin_pipelines.diffusion.cascade import SamplingSettings, gaussian_baseline_triplanes
+from rodin_pipelines.diffusion.cascade import SamplingSettings
 from rodin_pipelines.evaluation.diffusion_gallery import gallery_rows
 from rodin_pipelines.evaluation.evaluation_set import (
     Triplanes,
-    cascade_samples,
+    compared_renders,
     evaluation_set,
-    guidance_name,
     scores_against_real,
 )
 from rodin_pipelines.evaluation.figures import score_chart
 from rodin_pipelines.evaluation.image_features import ClipImageFeatures
-from rodin_pipelines.evaluation.memorisation import memorisation_grid, nearest_training_neighbours
-from rodin_pipelines.evaluation.sample_renders import render_like_heldout
+from rodin_pipelines.evaluation.memorisation import memorisation_report
 from rodin_pipelines.evaluation.showcase import showcase_samples
 from rodin_pipelines.generation.outputs import GeneratedAvatar
 from rodin_pipelines.models.clip_embeddings import embed_views
 from rodin_pipelines.models.clip_loader import load_trained_clip
-from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
@@ -53,25 +49,11 @@ def evaluate_generation(embedding_prior: dict[str, Tensor], base_model_weights: 
                             evaluate)
     train_ids = split_ids(avatar_index, "train", avatar_embeddings)
     count, views = evaluate["samples"], evaluate["views_per_avatar"]
-    generated = cascade_samples(base_model_weights, upsampler_model_weights, plane_statistics,
-                                diffusion, chosen, settings, evaluate["seed"])
     training_planes = [triplanes[i]()[0] for i in split_ids(avatar_index, "train", triplanes)]
-    gaussian = gaussian_baseline_triplanes(training_planes, count, plane_statistics,
-                                           evaluate["seed"])
-    render_settings = VolumeRenderSettings(**evaluate["render"])
     decoder = shared_decoder.decoder
-    renders = {
-        "ours": render_like_heldout(generated, decoder, chosen.cameras, render_settings),
-        "fitted_heldout": render_like_heldout(torch.stack(list(chosen.fitted.values())),
-                                              decoder, chosen.cameras, render_settings),
-        "gaussian": render_like_heldout(gaussian, decoder, chosen.cameras, render_settings),
-    }
-    for scale in evaluate["ablations"]["guidance_scales"]:
-        guided = cascade_samples(base_model_weights, upsampler_model_weights, plane_statistics,
-                                 diffusion, chosen, replace(settings, guidance_scale=scale),
-                                 evaluate["seed"])
-        renders[guidance_name(scale)] = render_like_heldout(guided, decoder, chosen.cameras,
-                                                            render_settings)
+    generated, renders = compared_renders(base_model_weights, upsampler_model_weights,
+                                          plane_statistics, diffusion, chosen, settings,
+                                          training_planes, decoder, evaluate)
     clip = load_trained_clip(clip_weights, encoder["clip"]["architecture"])
     metrics: dict[str, float] = {
         "samples": float(count), "seed": float(evaluate["seed"]),
@@ -81,16 +63,12 @@ def evaluate_generation(embedding_prior: dict[str, Tensor], base_model_weights: 
         **scores_against_real(chosen.real, renders, ClipImageFeatures(clip), evaluate),
     }
     frontal = renders["ours"][::views]  # (N, H, W, 4): each sample's frontal view
-    neighbours = nearest_training_neighbours(
-        embed_views(clip, frontal), torch.stack([avatar_embeddings[i][0] for i in train_ids]),
-        train_ids)
-    distances = torch.tensor([n.distance for n in neighbours])
-    metrics["memorisation_nearest_distance_mean"] = float(distances.mean())
-    metrics["memorisation_nearest_distance_min"] = float(distances.min())
-    shown = evaluate["memorisation_rows"]
-    nearest = [avatars[n.nearest_id]() for n in neighbours[:shown]]
-    neighbour_images = torch.stack([a.images[a.frontal_index()] for a in nearest])
-    grid = memorisation_grid(frontal[:shown], neighbour_images, scale=evaluate["scale"])
+    memorisation, grid = memorisation_report(
+        frontal, embed_views(clip, frontal),
+        torch.stack([avatar_embeddings[i][0] for i in train_ids]), train_ids,
+        lambda i: (a := avatars[i]()).images[a.frontal_index()],
+        evaluate["memorisation_rows"], evaluate["scale"])
+    metrics.update(memorisation)
     gallery = gallery_rows({"ours": frontal[: evaluate["gallery_columns"]],
                             "gaussian": renders["gaussian"][::views][: evaluate["gallery_columns"]],
                             "held-out truth": chosen.real[::views][: evaluate["gallery_columns"]]},

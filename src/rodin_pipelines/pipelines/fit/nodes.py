@@ -9,14 +9,13 @@ import pandas as pd
 import trimesh
 
 from rodin_pipelines.avatars.folder import AvatarFolderReader
-from rodin_pipelines.avatars.scene import SceneSettings
+from rodin_pipelines.avatars.scene import SceneSettings, scene_settings
 from rodin_pipelines.avatars.splits import heldout_first
 from rodin_pipelines.evaluation.fit_report import (
     evaluate_fitted_avatars,
     fit_comparison_grid,
     loss_curve_picture,
 )
-from rodin_pipelines.instantiation import build_from_config
 from rodin_pipelines.rendering.mesh_export import mesh_from_field
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.training import fit_plans
@@ -28,25 +27,22 @@ from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit, SharedDeco
 Triplanes = dict[str, Any]  # avatar id -> lazy reader of (planes (3, C, R, R), metadata)
 
 
-def scene_settings(fit: dict[str, Any], render_backend: dict[str, Any]) -> SceneSettings | None:
-    """How to rebuild procedural scenes for 3D supervision, or ``None`` when it is off."""
-    if not fit["supervision_3d"]:
-        return None
-    return getattr(build_from_config(render_backend), "scene_settings", None)
+def supervision_scene(fit: dict[str, Any], scene: dict[str, Any]) -> SceneSettings | None:
+    """How to rebuild procedural scenes for 3D supervision (``render.scene``, the settings every
+    render backend draws them with), or ``None`` when it is off."""
+    return scene_settings(scene) if fit["supervision_3d"] else None
 
 
 def plan_shared_decoder(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFrame,
-                        fit: dict[str, Any], render_backend: dict[str, Any]) -> SharedDecoderJob:
+                        fit: dict[str, Any], scene: dict[str, Any]) -> SharedDecoderJob:
     """Phase 1 over the first ``fit.phase1.avatars`` training avatars (deferred, resumable)."""
-    return fit_plans.plan_shared_decoder(avatars, avatar_index, fit,
-                                         scene_settings(fit, render_backend))
+    return fit_plans.plan_shared_decoder(avatars, avatar_index, fit, supervision_scene(fit, scene))
 
 
 def plan_plane_fits(avatars: dict[str, AvatarFolderReader], shared_decoder: SharedDecoderFit,
-                    fit: dict[str, Any], render_backend: dict[str, Any]) -> PlaneFitBatch:
+                    fit: dict[str, Any], scene: dict[str, Any]) -> PlaneFitBatch:
     """Phase 2 for every avatar (train and held out); phase-1 avatars keep their planes."""
-    return fit_plans.plan_plane_fits(avatars, shared_decoder, fit,
-                                     scene_settings(fit, render_backend))
+    return fit_plans.plan_plane_fits(avatars, shared_decoder, fit, supervision_scene(fit, scene))
 
 
 def evaluate_fits(avatars: dict[str, AvatarFolderReader], triplanes: Triplanes,

@@ -18,10 +18,10 @@ def create_pipeline(**kwargs: object) -> Pipeline:
     return Pipeline(
         [
             Node(plan_shared_decoder,
-                 inputs=["avatars", "avatar_index", "params:fit", "params:render.backend"],
+                 inputs=["avatars", "avatar_index", "params:fit", "params:render.scene"],
                  outputs="shared_decoder", name="fit_shared_decoder"),
             Node(plan_plane_fits,
-                 inputs=["avatars", "shared_decoder", "params:fit", "params:render.backend"],
+                 inputs=["avatars", "shared_decoder", "params:fit", "params:render.scene"],
                  outputs="triplanes", name="fit_triplanes"),
             Node(evaluate_fits,
                  inputs=["avatars", "triplanes", "shared_decoder", "avatar_index",

@@ -18,13 +18,13 @@ from torch import Tensor
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_triplanes
 from rodin_pipelines.diffusion.networks import load_denoiser, load_prior
 from rodin_pipelines.folder_names import checked_folder_name
-from rodin_pipelines.generation.latents import edited_latents
-from rodin_pipelines.generation.outputs import GeneratedAvatar, realise
+from rodin_pipelines.generation.latents import latent_batches
+from rodin_pipelines.generation.outputs import GeneratedAvatar, realise, result_description
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
 from rodin_pipelines.generation.portrait_refinement import refine_towards_portrait
 from rodin_pipelines.generation.sources import MODES, portrait_image, source_latents
-from rodin_pipelines.generation.text_guided_refinement import refine_towards_text
-from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
+from rodin_pipelines.generation.text_guided_refinement import (frontal_text_cosine,
+                                                                 refine_towards_text)
 from rodin_pipelines.models.clip_loader import load_trained_clip
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
@@ -54,12 +54,7 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
     latents = source_latents(source, generate["count"], generate.get("prompt"), generate["seed"],
                              clip, prior, statistics, avatar_embeddings, portrait,
                              encoder["prior"]["sampling"])
-    batches = {"": latents}
-    if mode == "edit":
-        edit = generate["edit"]
-        batches = {"unedited-": latents,
-                   "edited-": edited_latents(clip, latents, edit["source_text"],
-                                             edit["edit_text"], edit["strength"])}
+    batches = latent_batches(clip, latents, generate["edit"] if mode == "edit" else None)
     channels = plane_statistics.channels
     sizes = {"channels": channels, "latent_dim": latents.shape[1],
              "fitted_resolution": int(fit["resolution"])}
@@ -89,22 +84,13 @@ def generate_avatars(embedding_prior: dict[str, Tensor], base_model_weights: dic
                 plane_statistics.std,
                 RefinementSettings(**generate.get("portrait_refine", {})), seed=generate["seed"])
         for index, plane in enumerate(planes):
-            description = {"mode": mode, "source": source, "index": index,
-                           "seed": generate["seed"], "sampler": settings.sampler,
-                           "base_steps": settings.base_steps,
-                           "upsampler_steps": settings.upsampler_steps,
-                           "guidance_scale": settings.guidance_scale,
-                           "prompt": generate.get("prompt"),
-                           "portrait": generate.get("portrait") if source == "portrait" else None,
-                           "edit": generate["edit"] if mode == "edit" else None}
-            name = f"{generate['name']}-{prefix}{index:02d}"
             result = realise(plane, shared_decoder.decoder, views, rig.radius,
                              generate["turntable_frames"], render_settings,
-                             generate["mesh_resolution"], description)
+                             generate["mesh_resolution"],
+                             result_description(generate, source, index, settings))
             if mode == "edit":  # how well the frontal view matches the edit text, for both
-                result.description["edit_text_cosine"] = float(
-                    embed_views(clip, result.views[:1]) @ embed_texts(
-                        clip, [generate["edit"]["edit_text"]]).T)
-            results[name] = result
+                result.description["edit_text_cosine"] = frontal_text_cosine(
+                    clip, result.views, generate["edit"]["edit_text"])
+            results[f"{generate['name']}-{prefix}{index:02d}"] = result
     return results
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rodin_pipelines.avatars.backends.selection import avatar_renderer
 from rodin_pipelines.avatars.folder import AvatarViews
 from rodin_pipelines.avatars.procedural import (
     CLIP_SET_PREFIX,
@@ -19,7 +20,6 @@ from rodin_pipelines.avatars.procedural import (
     plan_avatars,
 )
 from rodin_pipelines.datasets.avatar_folders import AvatarJob
-from rodin_pipelines.instantiation import build_from_config
 from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.rendering.contact_sheet import contact_sheet
 from rodin_pipelines.sharding import shard_from_environment
@@ -47,11 +47,7 @@ def plan_clip_set_jobs(render: dict[str, Any]) -> tuple[dict[str, AvatarJob], pd
 def _shard_jobs(plans: list[AvatarPlan], views: ViewPlan, render: dict[str, Any]
                 ) -> tuple[dict[str, AvatarJob], pd.DataFrame]:
     shard = shard_from_environment(render["shard"]["index"], render["shard"]["count"])
-    # render.backend stays the built-in renderer's block (the fit stage reads its scene
-    # settings); use_blender picks the Blender block, which renders the same scenes.
-    renderer = build_from_config(
-        render["blender_backend"] if render.get("use_blender", False) else render["backend"]
-    )
+    renderer = avatar_renderer(render)
     jobs = avatar_jobs(shard.select(plans), renderer, CameraRig(**render["camera_rig"]), views)
     return jobs, pd.DataFrame(index_rows(plans, views), columns=list(INDEX_COLUMNS))
 
