@@ -40,6 +40,7 @@ from rodin_pipelines.evaluation.attribute_views import (
     MASKED,
     attribute_classes,
     LabelledViews,
+    joined_views,
     labelled_views,
 )
 
@@ -114,9 +115,7 @@ def main() -> None:
     started = time.perf_counter()
     train_sets = ["main", "clip"] if args.clip_set else ["main"]
     parts = [views_of(args.raw, name, "train", None, degrees, args.cache) for name in train_sets]
-    images, labels = torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts])
-    offsets = [0] + [int(p.avatar.max()) + 1 for p in parts[:-1]]
-    avatar = torch.cat([p.avatar + sum(offsets[: i + 1]) for i, p in enumerate(parts)])
+    images, labels, avatar = joined_views(parts)
     loading = time.perf_counter() - started
     started = time.perf_counter()
     network, logs = train_attribute_judge(images, labels, members, seed, avatar=avatar)

@@ -50,6 +50,7 @@ from rodin_pipelines.evaluation.attribute_views import (
     MASKED,
     attribute_classes,
     hidden_attributes,
+    joined_views,
     labelled_views,
     view_labels,
 )
@@ -109,6 +110,12 @@ def test_labelled_views_composite_on_the_background_and_filter_frames():
     assert owner.tolist() == [0, 0, 0]
     _, _, owners = labelled_views({"a": lambda: avatar, "b": lambda: avatar}, ["b", "a"])
     assert owners.tolist() == [0, 0, 0, 1, 1, 1]  # positions in the ids given
+    one = labelled_views({"a": lambda: avatar}, ["a"])
+    joined = joined_views([owned := labelled_views({"a": lambda: avatar, "b": lambda: avatar},
+                                                   ["a", "b"]), one])
+    assert joined.avatar.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]  # the second set after the first
+    assert torch.equal(joined.images, torch.cat([owned.images, one.images]))
+    assert torch.equal(joined.labels, torch.cat([owned.labels, one.labels]))
     assert torch.equal(rgb[0, :, 0, 0], torch.tensor([1.0, 0.0, 0.0]))
     assert torch.equal(rgb[0, :, 7, 0], torch.tensor(BACKGROUND))
     glasses = ATTRIBUTES.index("glasses")

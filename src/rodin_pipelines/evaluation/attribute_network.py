@@ -260,8 +260,8 @@ def train_attribute_network(images: Tensor, labels: Tensor, settings: AttributeN
 
 
 @torch.no_grad()
-def predict_attributes(network: AttributeNetwork | AttributeJudge, images: Tensor, batch_size: int = 256
-                       ) -> dict[str, Tensor]:
+def predict_attributes(network: AttributeNetwork | AttributeJudge, images: Tensor,
+                       batch_size: int = 256) -> dict[str, Tensor]:
     """Predicted class indices ``{attribute: (B,) long}`` of RGB images ``(B, 3, H, W)``."""
     network.eval()
     logits = [network(images[start:start + batch_size])
@@ -271,7 +271,8 @@ def predict_attributes(network: AttributeNetwork | AttributeJudge, images: Tenso
 
 
 @torch.no_grad()
-def predict_avatar_attributes(network: AttributeNetwork | AttributeJudge, images: Tensor, views: int,
+def predict_avatar_attributes(network: AttributeNetwork | AttributeJudge, images: Tensor,
+                              views: int,
                               face_visible: Tensor | None = None, batch_size: int = 256
                               ) -> dict[str, Tensor]:
     """One prediction per avatar ``{attribute: (B,) long}`` from ``views`` consecutive views of
@@ -300,7 +301,8 @@ def predict_avatar_attributes(network: AttributeNetwork | AttributeJudge, images
 
 
 @torch.no_grad()
-def image_features(network: AttributeNetwork | AttributeJudge, images: Tensor, batch_size: int = 256) -> Tensor:
+def image_features(network: AttributeNetwork | AttributeJudge, images: Tensor,
+                   batch_size: int = 256) -> Tensor:
     """Penultimate features ``(B, F)`` of RGB images ``(B, 3, H, W)``, in eval mode (for FID)."""
     network.eval()
     return torch.cat([network.features(images[start:start + batch_size])

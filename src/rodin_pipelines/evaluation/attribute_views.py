@@ -69,15 +69,19 @@ def attribute_classes() -> dict[str, tuple[str, ...]]:
     return {name: tuple(member.value for member in enums[name]) for name in ATTRIBUTES}
 
 
-def hidden_attributes(attributes: AvatarAttributes) -> tuple[str, ...]:
-    """Attributes of :data:`ATTRIBUTES` that no render of this avatar shows (one rule for the
-    judge's labels and for what generation fidelity scores)."""
-    hidden: list[str] = []
-    if attributes.hat is not Hat.NONE:
-        hidden += HAT_HIDDEN_ATTRIBUTES
-    if attributes.hairstyle in HAIR_COLOUR_HIDDEN_STYLES and "hair_colour" not in hidden:
+def hidden_by(hat_worn: bool, hairstyle: Hairstyle | None) -> tuple[str, ...]:
+    """Attributes of :data:`ATTRIBUTES` that renders do not show, given whether a hat is worn
+    and the hairstyle (``None``: not known): the one rule for the judge's labels and for what
+    generation fidelity scores, of avatars and of prompts alike."""
+    hidden: list[str] = list(HAT_HIDDEN_ATTRIBUTES) if hat_worn else []
+    if hairstyle in HAIR_COLOUR_HIDDEN_STYLES and "hair_colour" not in hidden:
         hidden.append("hair_colour")
     return tuple(hidden)
+
+
+def hidden_attributes(attributes: AvatarAttributes) -> tuple[str, ...]:
+    """Attributes of :data:`ATTRIBUTES` that no render of this avatar shows (:func:`hidden_by`)."""
+    return hidden_by(attributes.hat is not Hat.NONE, attributes.hairstyle)
 
 
 def view_labels(attributes: Mapping[str, object], face_visible: Tensor) -> Tensor:
@@ -155,3 +159,14 @@ def labelled_views(avatars: Mapping[str, Callable[[], AvatarViews]], avatar_ids:
     if len(sizes) != 1:
         raise ValueError(f"views come in several sizes {sorted(sizes)}; use one render size")
     return LabelledViews(torch.cat(images), torch.cat(labels), torch.cat(owners))
+
+
+def joined_views(parts: list[LabelledViews]) -> LabelledViews:
+    """Several sets' labelled views as one, each set's avatar positions moved past the ones
+    before it (so no two sets' avatars share a position)."""
+    owners, start = [], 0
+    for part in parts:
+        owners.append(part.avatar + start)
+        start += int(part.avatar.max()) + 1 if len(part.avatar) else 0
+    return LabelledViews(torch.cat([part.images for part in parts]),
+                         torch.cat([part.labels for part in parts]), torch.cat(owners))

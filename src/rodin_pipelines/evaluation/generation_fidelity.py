@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from rodin_pipelines.avatars.attributes import AvatarAttributes, Glasses, Hairstyle, Hat
-from rodin_pipelines.evaluation.attribute_views import HAIR_COLOUR_HIDDEN_STYLES, hidden_attributes
+from rodin_pipelines.evaluation.attribute_views import hidden_attributes, hidden_by
 from rodin_pipelines.training.phrase_captions import FACETS_BY_ATTRIBUTE, phrase_sentence
 
 SCORED_ATTRIBUTES = ("clothing_colour", "hair_colour", "hat", "glasses")
@@ -108,16 +108,12 @@ def scored_prompts(attributes: list[AvatarAttributes], count: int, seed: int,
     return prompts
 
 
-_HIDDEN_STYLE_CODES = {list(Hairstyle).index(style) for style in HAIR_COLOUR_HIDDEN_STYLES}
-
-
 def hidden_by_prompt(asserted: dict[str, int], named: dict[str, int]) -> tuple[str, ...]:
     """The named hair colour, when the prompt also names a hat or a bald or buzzed head (the
-    rule of :func:`~rodin_pipelines.evaluation.attribute_views.hidden_attributes`)."""
-    if "hair_colour" not in named:
-        return ()
+    rule of :func:`~rodin_pipelines.evaluation.attribute_views.hidden_by`)."""
     hatted = named.get("hat", _NONE_CODE["hat"]) != _NONE_CODE["hat"]
-    return ("hair_colour",) if hatted or asserted.get("hairstyle") in _HIDDEN_STYLE_CODES else ()
+    style = list(Hairstyle)[asserted["hairstyle"]] if "hairstyle" in asserted else None
+    return tuple(name for name in named if name in hidden_by(hatted, style))
 
 
 def prompt_agreement(predicted: dict[str, Tensor], prompts: list[ScoredPrompt]

@@ -16,7 +16,7 @@ from rodin_pipelines.diffusion.cascade import SamplingSettings
 from rodin_pipelines.evaluation.attribute_judge import (AttributeJudge, judge_members,
                                                         train_attribute_judge)
 from rodin_pipelines.evaluation.attribute_network import attribute_accuracy, predict_attributes
-from rodin_pipelines.evaluation.attribute_views import labelled_views
+from rodin_pipelines.evaluation.attribute_views import joined_views, labelled_views
 from rodin_pipelines.evaluation.generation_benchmark import (EditSettings, GenerationModels,
                                                              PriorSampling)
 from rodin_pipelines.evaluation.generation_report import (BenchmarkSettings, GenerationReport,
@@ -41,15 +41,12 @@ def train_judge(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFra
     high; the CLIP-only set's 100 say it with less noise than the main set's 24). No held-out
     avatar of either set is trained on."""
     judge = evaluate["attribute_network"]
-    parts = [labelled_views(readers, split_ids(index, "train", readers),
-                            face_visible_degrees=judge["face_visible_degrees"])
-             for readers, index in ((avatars, avatar_index), (clip_avatars, clip_avatar_index))]
-    images = torch.cat([part.images for part in parts])
-    labels = torch.cat([part.labels for part in parts])
-    avatar = torch.cat([part.avatar + offset for part, offset in zip(
-        parts, (0, int(parts[0].avatar.max()) + 1))])
-    network, logs = train_attribute_judge(images, labels, judge_members(judge), judge["seed"],
-                                          avatar=avatar)
+    views = joined_views([
+        labelled_views(readers, split_ids(index, "train", readers),
+                       face_visible_degrees=judge["face_visible_degrees"])
+        for readers, index in ((avatars, avatar_index), (clip_avatars, clip_avatar_index))])
+    network, logs = train_attribute_judge(views.images, views.labels, judge_members(judge),
+                                          judge["seed"], avatar=views.avatar)
     metrics = {}
     for prefix, readers, index in (("judge_heldout_accuracy", avatars, avatar_index),
                                    ("judge_clip_heldout_accuracy", clip_avatars,
@@ -63,7 +60,7 @@ def train_judge(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFra
         accuracy = attribute_accuracy(predict_attributes(network, heldout.images),
                                       heldout.labels)
         metrics.update({f"{prefix}_{name}": value for name, value in accuracy.items()})
-    metrics.update(judge_training_views=float(len(images)),
+    metrics.update(judge_training_views=float(len(views.images)),
                    judge_final_loss=sum(log[-1]["loss"] for log in logs))
     return network, metrics
 
