@@ -39,6 +39,10 @@ class RefinementSettings:
         above_height: only points above this world height (y) may change, ``None``:
             everywhere. An edit of the hair then cannot recolour the shirt: the change lives
             on the two planes that span y, above that height (:func:`region_mask`).
+        hold_below_height: the decoded field below this world height (y) is held to the
+            unrefined one by a penalty of weight ``hold_weight`` on ``hold_points`` random
+            points per step (:mod:`~rodin_pipelines.generation.region_hold`); ``None``: off.
+            Softer than ``above_height``: every plane may change.
     """
 
     steps: int = 0
@@ -49,6 +53,9 @@ class RefinementSettings:
     azimuth_degrees: float = 45.0
     image_size: int = 64
     above_height: float | None = None
+    hold_below_height: float | None = None
+    hold_weight: float = 10.0
+    hold_points: int = 4096
 
 
 Y_AXIS = 1

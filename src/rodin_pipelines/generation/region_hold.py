@@ -1,0 +1,56 @@
+"""Holding part of a field still while a refinement changes the rest.
+
+A hard mask on the planes (:func:`~rodin_pipelines.generation.plane_refinement.region_mask`)
+keeps a hair edit off the shirt, but it freezes the plane that every height reads (XZ), so the
+head's colours can only move within what the other two planes reach (CLIP then settles on orange
+rather than red). This term lets every plane change and instead penalises what the decoded field
+does below a height: the change of opacity everywhere there, and the change of colour where the
+unedited field is occupied.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rodin_pipelines.rendering.cameras import SCENE_BOUND
+from rodin_pipelines.triplane.decoder import TriplaneDecoder
+from rodin_pipelines.triplane.field import TriplaneField
+
+Y_AXIS = 1
+"""World axis of height (the avatars stand along +y)."""
+
+OPACITY_STEP = 2 * SCENE_BOUND / 64
+"""Ray length an opacity ``1 - exp(-density * step)`` stands for: one of 64 samples across the
+scene, about the spacing the renderers use."""
+
+
+def points_below(count: int, height: float, generator: torch.Generator,
+                 bound: float = SCENE_BOUND) -> Tensor:
+    """``(count, 3)`` points uniform in the scene box below world height ``height``."""
+    if height <= -bound:
+        raise ValueError(f"hold_below_height {height} leaves nothing of the scene [-{bound}, "
+                         f"{bound}] below it; use a height above -{bound} or null")
+    points = (2 * torch.rand(count, 3, generator=generator) - 1) * bound
+    top = min(height, bound)
+    points[:, Y_AXIS] = -bound + (points[:, Y_AXIS] + bound) * (top + bound) / (2 * bound)
+    return points
+
+
+def opacity(density: Tensor) -> Tensor:
+    """Opacity of one sample of length :data:`OPACITY_STEP` of ``density``."""
+    return 1 - torch.exp(-density * OPACITY_STEP)
+
+
+def field_change(changed: Tensor, original: Tensor, decoder: TriplaneDecoder,
+                 points: Tensor) -> Tensor:
+    """Scalar: how much tri-plane ``changed`` ``(3, C, R, R)`` decodes differently from
+    ``original`` at ``points`` ``(P, 3)``: mean squared opacity change plus the squared colour
+    change averaged with the original opacity as weight (empty space has no colour to keep)."""
+    with torch.no_grad():
+        density_before, colour_before = TriplaneField(original, decoder)(points)
+        weight = opacity(density_before)
+    density_after, colour_after = TriplaneField(changed, decoder)(points)
+    opacity_change = (opacity(density_after) - weight).pow(2).mean()
+    colour_change = ((colour_after - colour_before).pow(2).sum(-1) * weight).sum()
+    return opacity_change + colour_change / weight.sum().clamp_min(1e-6)
