@@ -190,3 +190,31 @@ def test_git_commit_of_a_clean_and_a_dirty_tree(tmp_path):
     assert git_commit_of(tmp_path) == (head, False)
     (tmp_path / "a.txt").write_text("two")
     assert git_commit_of(tmp_path) == (head, True)
+
+
+def _project_context(project: Path) -> SimpleNamespace:
+    """A context reading the project's own ``conf/`` (test profile), tracking into ``project``."""
+    from rodin_pipelines.settings import CONFIG_LOADER_ARGS
+
+    options = {k: v for k, v in CONFIG_LOADER_ARGS.items() if k != "default_run_env"}
+    loader = OmegaConfigLoader(str(Path(__file__).resolve().parents[1] / "conf"), env="test",
+                               **options)
+    return SimpleNamespace(config_loader=loader, project_path=project,
+                           _package_name="rodin_pipelines", _get_config_credentials=lambda: {})
+
+
+@pytest.mark.parametrize("existed", [False, True], ids=["created", "reopened"])
+def test_the_experiment_is_tagged_as_model_training_when_created_or_reopened(
+        tmp_path, monkeypatch, existed):
+    """``mlflow.experimentKind`` says model training, not GenAI, whether the run creates the
+    experiment or reopens one made before the tag existed."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    client = mlflow.tracking.MlflowClient(store)
+    name = "rodin_pipelines_test"  # conf/test/mlflow.yml
+    if existed:  # made before the tag existed
+        client.create_experiment(name)
+    ResilientMlflowHook().after_context_created(_project_context(tmp_path))
+
+    experiment = client.get_experiment_by_name(name)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"

@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "rodin_pipelines"
 
 KEDRO_ALLOWED = ("pipelines/", "datasets/", "hooks.py", "settings.py", "pipeline_registry.py",
-                 "__main__.py", "generate_cli.py")
-"""Where Kedro (and its plugins) may be imported: the glue, the datasets and the CLIs."""
+                 "__main__.py", "generate_cli.py", "demo_cli.py")
+"""Where Kedro (and its plugins) may be imported: the glue, the datasets and the CLIs (the demo
+page's Kedro session lives in ``demo_cli.py``; ``demo/`` is Kedro-free)."""
 
 KEDRO_MODULES = ("kedro", "kedro_datasets", "kedro_mlflow", "kedro_viz")
 

@@ -25,14 +25,14 @@ from rodin_pipelines.generation.sources import MODES
 OUTPUT_FOLDER = "data/07_model_output/generated"
 
 
-def project_root(start: Path | None = None) -> Path:
+def project_root(start: Path | None = None, command: str = "rodin-generate") -> Path:
     """The Kedro project containing ``start`` (the working directory): the same discovery as
     the ``kedro`` command, so it works for an installed package, not only an editable one."""
     from kedro.utils import find_kedro_project
 
     root = find_kedro_project((start or Path.cwd()).resolve())
     if root is None:
-        raise SystemExit("rodin-generate: run it inside the rodin-pipelines project (no "
+        raise SystemExit(f"{command}: run it inside the rodin-pipelines project (no "
                          "pyproject.toml with [tool.kedro] here or above)")
     return root
 

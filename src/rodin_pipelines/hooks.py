@@ -77,6 +77,7 @@ class ResilientMlflowHook(MlflowHook):
             return
         self._guard("after_context_created", lambda: super(ResilientMlflowHook, self)
                     .after_context_created(context))
+        self._tag_experiment()
 
     @hook_impl
     def after_catalog_created(self, catalog: Any, conf_catalog: Any, conf_creds: Any,
@@ -147,6 +148,26 @@ class ResilientMlflowHook(MlflowHook):
         if self._run_per_stage and not getattr(self, "_already_active_mlflow", False):
             _end_active_run(status, every=True)
         self._run_per_stage, self._stage = False, None
+
+    def _tag_experiment(self) -> None:
+        """The experiment's configured tags (``tracking.experiment.create_experiment_kwargs.tags``
+        in ``conf/base/mlflow.yml``) on a reopened experiment too: kedro-mlflow sets them only
+        when it creates one. ``mlflow.experimentKind`` says the experiment is model training,
+        not GenAI; MLflow 3.17's UI picks its view from its sidebar switch instead (README)."""
+        config = getattr(self, "mlflow_config", None)
+        if config is None or self._tracking_failed or getattr(self, "_already_active_mlflow",
+                                                              False):
+            return  # an orchestrator's run: its experiment is not ours to retag
+        try:
+            tags = config.tracking.experiment.create_experiment_kwargs.tags or {}
+            experiment = config.tracking.experiment._experiment
+            for key, value in tags.items():
+                if experiment.tags.get(key) != str(value):  # write only what differs
+                    config.server._mlflow_client.set_experiment_tag(
+                        experiment.experiment_id, key, str(value))
+        except Exception as error:  # noqa: BLE001 - a missing tag is no reason to stop tracking
+            logger.warning("Could not tag the MLflow experiment (%s: %s); runs are tracked "
+                           "as usual.", type(error).__name__, error)
 
     def _tag_git_commit(self) -> None:
         import mlflow

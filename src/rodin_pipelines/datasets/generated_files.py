@@ -55,6 +55,11 @@ class GeneratedAvatarsDataset(AbstractDataset[dict[str, GeneratedAvatar], list[s
         self._artifact_path = artifact_path
         self.metadata = metadata
 
+    @property
+    def path(self) -> Path:
+        """The folder holding one folder per result."""
+        return self._path
+
     def load(self) -> list[str]:
         return sorted(p.name for p in self._path.iterdir()  # not a .tmp-* write in progress
                       if p.is_dir() and not p.name.startswith(TEMPORARY_PREFIX)

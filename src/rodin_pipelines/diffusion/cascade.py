@@ -31,15 +31,17 @@ class SamplingSettings:
 
 def sample_base(base: Denoiser, latents: Tensor | None, count: int, channels: int,
                 resolution: int, settings: SamplingSettings,
-                generator: torch.Generator) -> Tensor:
-    """Normalised low-resolution roll-outs ``(B, C, r, 3r)``."""
+                generator: torch.Generator, progress: bool = False) -> Tensor:
+    """Normalised low-resolution roll-outs ``(B, C, r, 3r)``; ``progress``: a bar per step."""
     noise = torch.randn(count, channels, resolution, 3 * resolution, generator=generator)
     predict = base.predictor(Condition(latent=latents), settings.guidance_scale)
-    return sample(settings.sampler, predict, base.schedule, noise, settings.base_steps, generator)
+    return sample(settings.sampler, predict, base.schedule, noise, settings.base_steps, generator,
+                  progress=progress)
 
 
 def sample_upsampler(upsampler: Denoiser, low: Tensor, latents: Tensor | None, resolution: int,
-                     settings: SamplingSettings, generator: torch.Generator) -> Tensor:
+                     settings: SamplingSettings, generator: torch.Generator,
+                     progress: bool = False) -> Tensor:
     """Normalised full-resolution roll-outs ``(B, C, R, 3R)`` given low-resolution ones."""
     context = upsampler_context(low, resolution)
     noise = torch.randn(low.shape[0], low.shape[1], resolution, 3 * resolution,
@@ -47,24 +49,27 @@ def sample_upsampler(upsampler: Denoiser, low: Tensor, latents: Tensor | None, r
     predict = upsampler.predictor(Condition(latent=latents, context=context),
                                   settings.guidance_scale)
     return sample(settings.sampler, predict, upsampler.schedule, noise, settings.upsampler_steps,
-                  generator)
+                  generator, progress=progress)
 
 
 def sample_triplanes(base: Denoiser, upsampler: Denoiser | None, latents: Tensor | None,
                      count: int, channels: int, base_resolution: int, resolution: int,
                      statistics: PlaneStatistics, settings: SamplingSettings,
-                     seed: int = 0) -> Tensor:
+                     seed: int = 0, progress: bool = False) -> Tensor:
     """``count`` tri-planes ``(B, 3, C, R, R)`` (de-normalised) for latents ``(B, D)`` or none.
 
     Without an upsampler the base sample is brought to ``resolution`` by per-plane bilinear
-    upsampling (what the base model alone can offer).
+    upsampling (what the base model alone can offer). ``progress`` shows a bar per sampler step
+    (the demo page's progress bar follows it).
     """
     generator = torch.Generator().manual_seed(seed)
-    low = sample_base(base, latents, count, channels, base_resolution, settings, generator)
+    low = sample_base(base, latents, count, channels, base_resolution, settings, generator,
+                      progress)
     if upsampler is None:
         high = upsampler_context(low, resolution)
     else:
-        high = sample_upsampler(upsampler, low, latents, resolution, settings, generator)
+        high = sample_upsampler(upsampler, low, latents, resolution, settings, generator,
+                                progress)
     return denormalise_planes(roll_in(high), statistics)
 
 

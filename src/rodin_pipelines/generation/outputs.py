@@ -22,13 +22,16 @@ from rodin_pipelines.triplane.field import TriplaneField
 class GeneratedAvatar:
     """A result: ``planes`` ``(3, C, R, R)``, ``views`` ``(V, H, W, 4)`` and ``turntable``
     ``(F, H, W, 4)`` straight RGBA, a vertex-coloured ``mesh`` (``None`` when the field has no
-    surface, which the description then says) and what made it."""
+    surface, which the description then says), what made it and, for generated results, the
+    ``latent`` ``(D,)`` it was sampled from (kept in memory only: the demo edits its own results
+    from it)."""
 
     planes: Tensor
     views: Tensor
     turntable: Tensor
     mesh: trimesh.Trimesh | None
     description: dict[str, Any] = field(default_factory=dict)
+    latent: Tensor | None = None
 
 
 def realise(planes: Tensor, decoder: TriplaneDecoder, views: Cameras, radius: float,
