@@ -20,6 +20,7 @@ from rodin_pipelines.evaluation.attribute_judge import AttributeJudge
 from rodin_pipelines.evaluation.attribute_network import predict_attributes
 from rodin_pipelines.evaluation.attribute_views import rgb_views
 from rodin_pipelines.triplane.field import render_triplanes
+from rodin_pipelines.generation import generator
 from rodin_pipelines.generation.latents import edited_latents, portrait_latent, prior_latents
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
 from rodin_pipelines.generation.portrait_refinement import refine_towards_portrait
@@ -49,6 +50,18 @@ class GenerationModels:
     channels: int
     base_resolution: int
     resolution: int
+
+
+def with_judge(loaded: generator.GenerationModels, judge: AttributeJudge) -> GenerationModels:
+    """The generate stage's models (:func:`~rodin_pipelines.generation.generator.
+    load_generation_models`, so the benchmark samples what users get) with the judge beside
+    them."""
+    return GenerationModels(
+        base=loaded.base, upsampler=loaded.upsampler, prior=loaded.prior,
+        prior_statistics=loaded.prior_statistics, clip=loaded.clip, decoder=loaded.decoder,
+        plane_statistics=loaded.plane_statistics, judge=judge,
+        channels=loaded.plane_statistics.channels, base_resolution=loaded.base_resolution,
+        resolution=loaded.fitted_resolution)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import trimesh
 from torch import Tensor
 
 from rodin_pipelines.avatars.attributes import AvatarAttributes, HairColour
+from rodin_pipelines.avatars.folder import AvatarFolderReader
 from rodin_pipelines.diffusion.cascade import SamplingSettings
 from rodin_pipelines.evaluation.attribute_network import image_features
 from rodin_pipelines.evaluation.attribute_views import attribute_classes, rgb_views
@@ -71,6 +72,24 @@ class GenerationReport:
     pictures: dict[str, np.ndarray] = field(default_factory=dict)
     documents: dict[str, object] = field(default_factory=dict)
     features: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def heldout_avatars(readers: dict[str, AvatarFolderReader], avatar_ids: list[str],
+                    avatar_embeddings: dict[str, Tensor]) -> list[HeldoutAvatar]:
+    """The benchmark's avatars: true attributes, frontal view and frontal e of each."""
+    heldout = []
+    for avatar_id in avatar_ids:
+        views = readers[avatar_id]()
+        heldout.append(HeldoutAvatar(avatar_id, AvatarAttributes.from_dict(views.attributes),
+                                     views.images[views.frontal_index()],
+                                     avatar_embeddings[avatar_id][0].float()))
+    return heldout
+
+
+def frontal_camera_of(reader: AvatarFolderReader) -> Cameras:
+    """The one frontal camera of an avatar folder (every avatar's is the same)."""
+    views = reader()
+    return views.cameras()[torch.tensor([views.frontal_index()])]
 
 
 def rgba8(image: Tensor) -> np.ndarray:

@@ -9,7 +9,6 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from rodin_pipelines.avatars.attributes import AvatarAttributes
 from rodin_pipelines.avatars.folder import AvatarFolderReader
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.cascade import SamplingSettings
@@ -17,14 +16,14 @@ from rodin_pipelines.evaluation.attribute_judge import (AttributeJudge, judge_me
                                                         train_attribute_judge)
 from rodin_pipelines.evaluation.attribute_network import attribute_accuracy, predict_attributes
 from rodin_pipelines.evaluation.attribute_views import joined_views, labelled_views
-from rodin_pipelines.evaluation.generation_benchmark import (EditSettings, GenerationModels,
-                                                             PriorSampling)
+from rodin_pipelines.evaluation.generation_benchmark import (EditSettings, PriorSampling,
+                                                             with_judge)
 from rodin_pipelines.evaluation.generation_report import (BenchmarkSettings, GenerationReport,
-                                                          HeldoutAvatar, generation_report)
+                                                          frontal_camera_of, generation_report,
+                                                          heldout_avatars)
+from rodin_pipelines.generation.generator import load_generation_models
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
-from rodin_pipelines.diffusion.networks import load_denoiser, load_prior
 from rodin_pipelines.generation.sources import portrait_image
-from rodin_pipelines.models.clip_loader import load_trained_clip
 from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.normalisation import PlaneStatistics
@@ -92,31 +91,15 @@ def benchmark_generation(embedding_prior: dict[str, Tensor], base_model_weights:
                          evaluate: dict[str, Any]) -> tuple[dict[str, float], GenerationReport]:
     """``metrics/generation.json`` and the report folder behind it."""
     heldout_ids = split_ids(avatar_index, "heldout", avatar_embeddings)
-    heldout = []
-    for avatar_id in heldout_ids:
-        views = avatars[avatar_id]()
-        heldout.append(HeldoutAvatar(avatar_id, AvatarAttributes.from_dict(views.attributes),
-                                     views.images[views.frontal_index()],
-                                     avatar_embeddings[avatar_id][0].float()))
-    first = avatars[heldout_ids[0]]()
-    camera = first.cameras()[torch.tensor([first.frontal_index()])]
-    size = int(camera.width)
-    prior, prior_statistics = load_prior(embedding_prior, encoder["prior"])
-    channels = plane_statistics.channels
-    sizes = {"channels": channels, "latent_dim": heldout[0].latent.numel(),
-             "fitted_resolution": int(fit["resolution"])}
-    models = GenerationModels(
-        base=load_denoiser(base_model_weights, diffusion["base"], diffusion, sizes),
-        upsampler=load_denoiser(upsampler_model_weights, diffusion["upsampler"], diffusion, sizes),
-        prior=prior, prior_statistics=prior_statistics, clip=load_trained_clip(clip_weights, encoder["clip"]["architecture"]),
-        decoder=shared_decoder.decoder, plane_statistics=plane_statistics, judge=judge,
-        channels=channels, base_resolution=diffusion["base_resolution"],
-        resolution=sizes["fitted_resolution"])
+    camera = frontal_camera_of(avatars[heldout_ids[0]])
+    models = with_judge(load_generation_models(
+        embedding_prior, base_model_weights, upsampler_model_weights, plane_statistics,
+        shared_decoder, avatar_embeddings, clip_weights, encoder, diffusion, fit), judge)
     train_frontals = torch.stack([(a := avatars[i]()).images[a.frontal_index()]
                                   for i in split_ids(avatar_index, "train", avatars)])
     report = generation_report(
-        models, heldout, portrait_image("astronaut", size), camera,
+        models, heldout_avatars(avatars, heldout_ids, avatar_embeddings),
+        portrait_image("astronaut", int(camera.width)), camera,
         CameraRig(**render["camera_rig"]), train_frontals, evaluation_outputs["renders"],
-        evaluation_outputs["meshes"],
-        benchmark_settings(diffusion, encoder, evaluate))
+        evaluation_outputs["meshes"], benchmark_settings(diffusion, encoder, evaluate))
     return {**judge_metrics, **report.metrics}, report
