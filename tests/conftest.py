@@ -81,14 +81,6 @@ TRAINED_PROJECT_PARAMETERS = ",".join([
     # The test profile's CLIP takes ~5 s a step on two shared CPU cores; the notebook and the
     # demo page need a CLIP, not a good one, so it trains for 6 steps instead of 60.
     "encoder.training.trainer.max_steps=6",
-    # The test profile's 6 diffusion steps sample empty fields (no mesh to show); 300 + 100
-    # give a head-and-shoulders blob with a surface. Checkpoints, loss logs and progress
-    # galleries every 3 steps would cost more than the training itself.
-    "diffusion.gallery.every_n_steps=0",
-    *(f"diffusion.{model}.trainer.{key}={value}"
-      for model, steps in (("base", 300), ("upsampler", 100))
-      for key, value in (("max_steps", steps), ("checkpoint_every_n_steps", steps),
-                         ("log_every_n_steps", 25))),
 ])
 
 

@@ -57,8 +57,17 @@ MEMORISE_TWO = {"max_avatars": 2, "sampling": {"sampler": "ddim", "base_steps": 
 the sampler is not what limits the fidelity."""
 
 
+STRUCTURAL_TRAINING = {"max_steps": 6, "checkpoint_every_n_steps": 3, "log_every_n_steps": 1}
+"""This module checks the stages' structure (files, resume, galleries, metrics present), not the
+models' quality: 6 steps with a checkpoint and a progress gallery every 3, instead of the test
+profile's 300 + 100 steps that give the demo page a surface to show."""
+
+
 def profile_parameters(folder: Path) -> dict:
     params = load_parameters(CONF, "test")
+    params["diffusion"]["gallery"]["every_n_steps"] = 3
+    for model in ("base", "upsampler"):
+        params["diffusion"][model]["trainer"].update(STRUCTURAL_TRAINING)
     params["encoder"]["training"]["trainer"]["checkpoint_dir"] = str(folder / "clip_ckpt")
     params["encoder"]["prior"]["trainer"]["checkpoint_dir"] = str(folder / "prior_ckpt")
     for model in ("base", "upsampler"):
