@@ -1,0 +1,113 @@
+"""Where does the cascade lose an attribute? The independent judge on each half alone (issue 16).
+
+    python benchmarks/generation/judge_split.py [--env base] [--out FILE]
+
+Run from the project root after `kedro run` (or `--pipelines render,fit,encoder,diffusion` then
+`--pipeline evaluate`): it reads the stage's trained base and upsampler, the evaluate stage's
+judge and the held-out avatars' fitted tri-planes and latents from the catalog. For each
+held-out avatar it renders the frontal view of five tri-planes and reports the judge's agreement
+with the avatar's true attributes (where they show), as `metrics/generation.json` scores the
+conditional samples:
+
+- `fitted`: the fitted tri-plane itself (the ceiling the cascade is trained towards);
+- `truth_low_bilinear`: the fitted tri-plane at the base resolution, upsampled bilinearly
+  (what a perfect base model with no upsampler would give);
+- `upsampler_on_truth_low`: the upsampler given the true low-resolution planes and e;
+- `base_bilinear`: the base model's sample from e, upsampled bilinearly;
+- `cascade`: base then upsampler from e (what `evaluate` scores).
+
+Same seed and sampling settings as the evaluate stage's generation benchmark. JSON to
+benchmarks/results/judge_split.json (or --out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from rodin_pipelines.avatars.splits import split_ids
+from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
+from rodin_pipelines.diffusion.conditioning_augmentation import (downsample_rolled_out,
+                                                                   upsampler_context)
+from rodin_pipelines.evaluation.generation_benchmark import judge_renders
+from rodin_pipelines.evaluation.generation_fidelity import (SCORED_ATTRIBUTES, attribute_agreement,
+                                                            codes_of, shown_of)
+from rodin_pipelines.evaluation.generation_report import frontal_camera_of, heldout_avatars
+from rodin_pipelines.generation.generator import MODEL_INPUTS, load_generation_models
+from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
+from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet
+from rodin_pipelines.triplane.field import render_triplanes
+from rodin_pipelines.triplane.layout import roll_in
+from rodin_pipelines.triplane.normalisation import denormalise_planes
+
+NAMES = ["triplanes", "avatar_embeddings", "avatar_index", "avatars", "attribute_judge",
+         *MODEL_INPUTS]
+
+
+@torch.no_grad()
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="base")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/judge_split.json"))
+    args = parser.parse_args()
+    bootstrap_project(Path.cwd())
+    with KedroSession.create(env=args.env) as session:
+        context = session.load_context()
+        loaded = {name: context.catalog.load(name) for name in NAMES}
+        params = context.params
+    started = time.perf_counter()
+    diffusion, generation = params["diffusion"], params["evaluate"]["generation"]
+    models = load_generation_models(*(loaded[name] for name in MODEL_INPUTS), params["encoder"],
+                                    diffusion, params["fit"])
+    statistics = models.plane_statistics
+    heldout_ids = split_ids(loaded["avatar_index"], "heldout", loaded["avatar_embeddings"])
+    heldout = heldout_avatars(loaded["avatars"], heldout_ids, loaded["avatar_embeddings"])
+    truth = torch.stack([loaded["triplanes"][i]()[0].float() for i in heldout_ids])
+    latents = torch.stack([a.latent for a in heldout])  # (N, D)
+    camera = frontal_camera_of(loaded["avatars"][heldout_ids[0]])
+    settings = SamplingSettings(**{**diffusion["sampling"], **generation["sampling"]})
+    low_resolution, resolution = diffusion["base_resolution"], truth.shape[-1]
+
+    rolled = torch.stack([TriplaneDiffusionSet.normalised_rolled(p, statistics) for p in truth])
+    truth_low = downsample_rolled_out(rolled, low_resolution)  # (N, C, r, 3r)
+    generator = torch.Generator().manual_seed(generation["seed"])
+    low = sample_base(models.base, latents, len(heldout), statistics.channels, low_resolution,
+                      settings, generator)
+    high = sample_upsampler(models.upsampler, low, latents, resolution, settings, generator)
+    on_truth = sample_upsampler(models.upsampler, truth_low, latents, resolution, settings,
+                                generator)
+    variants = {
+        "fitted": truth,
+        "truth_low_bilinear": upsampler_context(truth_low, resolution),
+        "upsampler_on_truth_low": on_truth,
+        "base_bilinear": upsampler_context(low, resolution),
+        "cascade": high,
+    }
+    render = VolumeRenderSettings(**params["evaluate"]["render"])
+    attributes = [a.attributes for a in heldout]
+    truths = {name: codes_of(attributes, name) for name in SCORED_ATTRIBUTES}
+    shown = shown_of(attributes)
+    result: dict[str, object] = {"heldout_avatars": len(heldout), "seed": generation["seed"],
+                                 "sampling": vars(settings)}
+    for name, planes in variants.items():
+        if name != "fitted":
+            planes = denormalise_planes(roll_in(planes), statistics)
+        frontal = render_triplanes(planes, models.decoder, camera, render)[:, 0]
+        result[name] = attribute_agreement(judge_renders(loaded["attribute_judge"], frontal),
+                                           truths, shown)
+        print(name, json.dumps(result[name]))
+    result["seconds"] = time.perf_counter() - started
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
