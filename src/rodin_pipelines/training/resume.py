@@ -31,6 +31,7 @@ def agreed_resume_checkpoint(trainer: pl.Trainer, model: pl.LightningModule,
 
     Raises:
         UnsafeCheckpointError: the checkpoint to resume from holds pickled code (on every rank).
+        InputDataError: the checkpoint to resume from is damaged; it is named (on every rank).
         FileNotFoundError: a checkpoint named in ``resume`` is missing (on every rank).
     """
     shard = launcher_shard()
