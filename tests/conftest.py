@@ -23,6 +23,12 @@ PIPELINE_SIZED_TIMEOUT_SECONDS = 1800
 fixtures run a whole test-profile chain inside the first test's time) instead of pyproject's 600 s
 per test: on a loaded machine they are slow, not errors (issue 17)."""
 
+SUBPROCESS_TIMEOUT_SECONDS = PIPELINE_SIZED_TIMEOUT_SECONDS - 120
+"""The limit of one subprocess (a ``kedro run``, a training script) of a pipeline-sized test:
+the test's whole budget, less a margin so that the subprocess's timeout, which reports its
+output, fires before pytest-timeout stops the test without it. A shorter limit of its own would
+fail a run that the budget allows."""
+
 
 def is_pipeline_sized(item: pytest.Item) -> bool:
     return (item.get_closest_marker("slow") is not None
@@ -89,8 +95,15 @@ def kedro_run(project: Path, *args: str) -> None:
     environment = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     environment.update(KEDRO_DISABLE_TELEMETRY="true", HF_HUB_OFFLINE="1")
     result = subprocess.run([KEDRO, "run", "--env", "test", *args], cwd=project,
-                            capture_output=True, text=True, env=environment, timeout=1200)
+                            capture_output=True, text=True, env=environment,
+                            timeout=SUBPROCESS_TIMEOUT_SECONDS)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.fixture
+def subprocess_timeout() -> float:
+    """:data:`SUBPROCESS_TIMEOUT_SECONDS`, for test modules (which cannot import conftest)."""
+    return SUBPROCESS_TIMEOUT_SECONDS
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from contextlib import nullcontext
 
 import pytest
 
@@ -73,6 +74,47 @@ def test_a_kill_during_a_folder_swap_never_loses_the_old_folder(tmp_path):
     # The old folder still exists (set aside); the next clean-up puts it back under its name.
     remove_stale_temporaries(tmp_path)
     assert (tmp_path / "d" / "x").read_text() == "1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+KILLED_BETWEEN_SWAP_AND_DELETE = """
+import os, sys
+from pathlib import Path
+from rodin_pipelines import atomic_files
+
+atomic_files._exchange = lambda first, second: False
+atomic_files.shutil.rmtree = lambda *args, **kwargs: os._exit(9)  # before the old one goes
+with atomic_files.atomic_directory(Path(sys.argv[1]) / "d") as staging:
+    (staging / "x").write_text("2")
+"""
+
+
+@pytest.mark.parametrize("next_write", ["succeeds", "fails"])
+def test_the_next_folder_write_settles_a_swap_killed_midway(tmp_path, next_write):
+    """No clean-up call in between: ``atomic_directory`` itself puts the old folder back."""
+    with atomic_directory(tmp_path / "d") as staging:
+        (staging / "x").write_text("1")
+    killed = subprocess.run([sys.executable, "-c", KILLED_BETWEEN_ASIDE_AND_SWAP, str(tmp_path)])
+    assert killed.returncode == 9 and not (tmp_path / "d").exists()
+    with pytest.raises(RuntimeError) if next_write == "fails" else nullcontext():
+        with atomic_directory(tmp_path / "d") as staging:
+            (staging / "y").write_text("3")
+            if next_write == "fails":
+                raise RuntimeError("failed")
+    expected = {"x": "1"} if next_write == "fails" else {"y": "3"}
+    assert {p.name: p.read_text() for p in (tmp_path / "d").iterdir()} == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+def test_the_next_folder_write_deletes_an_old_folder_the_swap_had_replaced(tmp_path):
+    with atomic_directory(tmp_path / "d") as staging:
+        (staging / "x").write_text("1")
+    killed = subprocess.run([sys.executable, "-c", KILLED_BETWEEN_SWAP_AND_DELETE, str(tmp_path)])
+    assert killed.returncode == 9 and (tmp_path / "d" / "x").read_text() == "2"
+    with pytest.raises(RuntimeError), atomic_directory(tmp_path / "d"):
+        raise RuntimeError("failed")
+    assert [p.name for p in (tmp_path / "d").iterdir()] == ["x"]
+    assert (tmp_path / "d" / "x").read_text() == "2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
 
 

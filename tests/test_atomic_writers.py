@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import torch
+import yaml
 
 from rodin_pipelines import atomic_files
 from rodin_pipelines.avatars.exporter import export_nerf_synthetic
@@ -69,6 +70,19 @@ def test_index_tables_are_replaced_whole(tmp_path):
     assert_replaced_whole(tmp_path / "index.csv",
                           lambda: dataset.save(pd.DataFrame({"avatar_id": ["c"], "split": ["x"]})))
     assert dataset.load().to_dict("list") == {"avatar_id": ["c"], "split": ["x"]}
+
+
+def test_the_catalog_writes_every_table_through_the_atomic_dataset():
+    """kedro's ``pandas.CSVDataset`` writes in place; a kill would leave a half-written index."""
+    project = Path(__file__).resolve().parents[1]
+    entries = {f"{path}: {name}": entry for path in sorted(project.glob("conf/*/catalog*.yml"))
+               for name, entry in (yaml.safe_load(path.read_text()) or {}).items()
+               if isinstance(entry, dict)}
+    assert not [name for name, entry in entries.items() if "CSVDataset" in entry.get("type", "")]
+    tables = {name: entry["type"] for name, entry in entries.items()
+              if str(entry.get("filepath", "")).endswith(".csv")}
+    assert tables and set(tables.values()) == {
+        "rodin_pipelines.datasets.table_files.CsvTableDataset"}
 
 
 def test_exported_pictures_are_replaced_whole(tmp_path):

@@ -26,13 +26,15 @@ def environment() -> dict[str, str]:
             "COLUMNS": "400"}
 
 
-def kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
+def kedro(project: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
     return subprocess.run([KEDRO, "run", "--env", "test", *args], cwd=project,
-                          capture_output=True, text=True, env=environment(), timeout=900)
+                          capture_output=True, text=True, env=environment(), timeout=timeout)
 
 
-def test_a_training_stopped_by_sigterm_fails_the_run_and_the_rerun_resumes(project_copy):
-    rendered = kedro(project_copy, "--pipeline", "render")
+def test_a_training_stopped_by_sigterm_fails_the_run_and_the_rerun_resumes(project_copy,
+                                                                           subprocess_timeout):
+    started = time.monotonic()
+    rendered = kedro(project_copy, "--pipeline", "render", timeout=subprocess_timeout)
     assert rendered.returncode == 0, rendered.stderr[-3000:]
 
     # Long enough to be mid-training when the signal comes; a step checkpoint shows it is.
@@ -42,12 +44,18 @@ def test_a_training_stopped_by_sigterm_fails_the_run_and_the_rerun_resumes(proje
                            cwd=project_copy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, env=environment())
     checkpoints = project_copy / CHECKPOINTS
-    deadline = time.monotonic() + 600
+    # Counted from the test's start, so that this fails, saying why, within the test's budget.
+    deadline = started + subprocess_timeout
     while not list(checkpoints.glob("step-*.ckpt")) and time.monotonic() < deadline:
         assert run.poll() is None, run.stdout.read()[-3000:]
         time.sleep(0.5)
+    if not list(checkpoints.glob("step-*.ckpt")):
+        # A SIGTERM now would test nothing: the run is not mid-training.
+        run.kill()
+        pytest.fail(f"no step checkpoint in {checkpoints} {subprocess_timeout:.0f} s into the "
+                    f"test: the training never got going\n{run.communicate()[0][-3000:]}")
     run.send_signal(signal.SIGTERM)
-    output, _ = run.communicate(timeout=600)
+    output, _ = run.communicate(timeout=subprocess_timeout)
 
     assert run.returncode == 128 + signal.SIGTERM, output[-3000:]
     assert "training interrupted by SIGTERM" in output and "run the same command" in output
@@ -57,7 +65,7 @@ def test_a_training_stopped_by_sigterm_fails_the_run_and_the_rerun_resumes(proje
     assert not (project_copy / "data/06_models/clip/clip.safetensors").exists()
 
     rerun = kedro(project_copy, *ONLY_THE_CLIP, "--params",
-                  f"encoder.training.trainer.max_steps={step + 2}")
+                  f"encoder.training.trainer.max_steps={step + 2}", timeout=subprocess_timeout)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert f"resuming from {CHECKPOINTS / 'last.ckpt'}" in rerun.stderr + rerun.stdout
     assert torch.load(checkpoints / "last.ckpt", map_location="cpu",

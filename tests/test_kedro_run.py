@@ -13,18 +13,19 @@ pytestmark = pytest.mark.slow
 KEDRO = str(Path(sys.executable).with_name("kedro"))
 
 
-def kedro_run(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def kedro_run(project: Path, *args: str, timeout: float,
+              env: dict | None = None) -> subprocess.CompletedProcess:
     # The test profile's own SQLite store, unless a test points tracking elsewhere.
     environment = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     environment.update(KEDRO_DISABLE_TELEMETRY="true", HF_HUB_OFFLINE="1", **(env or {}))
     result = subprocess.run([KEDRO, "run", "--env", "test", *args], cwd=project,
-                            capture_output=True, text=True, env=environment, timeout=600)
+                            capture_output=True, text=True, env=environment, timeout=timeout)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
 
-def test_render_run_is_tracked_in_mlflow_and_resumes(project_copy):
-    kedro_run(project_copy, "--pipeline", "render")
+def test_render_run_is_tracked_in_mlflow_and_resumes(project_copy, subprocess_timeout):
+    kedro_run(project_copy, "--pipeline", "render", timeout=subprocess_timeout)
     avatars = sorted(p.name for p in (project_copy / "data/01_raw/avatars").iterdir())
     assert len(avatars) == 8
     assert (project_copy / "data/08_reporting/render_contact_sheet.png").stat().st_size > 1000
@@ -40,14 +41,16 @@ def test_render_run_is_tracked_in_mlflow_and_resumes(project_copy):
     assert artifacts == ["render/render_contact_sheet.png"]
 
     modified = (project_copy / "data/01_raw/avatars" / avatars[0] / "meta.json").stat().st_mtime_ns
-    second = kedro_run(project_copy, "--pipeline", "render", "--params", "render.seed=0")
+    second = kedro_run(project_copy, "--pipeline", "render", "--params", "render.seed=0",
+                       timeout=subprocess_timeout)
     assert "skipped=8" in second.stderr + second.stdout
     after = (project_copy / "data/01_raw/avatars" / avatars[0] / "meta.json").stat().st_mtime_ns
     assert after == modified
 
 
-def test_a_run_of_three_stages_tracks_each_in_its_own_run_with_pictures(project_copy):
-    kedro_run(project_copy, "--pipelines", "render,fit,encoder")
+def test_a_run_of_three_stages_tracks_each_in_its_own_run_with_pictures(project_copy,
+                                                                       subprocess_timeout):
+    kedro_run(project_copy, "--pipelines", "render,fit,encoder", timeout=subprocess_timeout)
     assert len(list((project_copy / "data/04_feature/triplanes").glob("*.safetensors"))) == 8
     mlflow.set_tracking_uri(f"sqlite:///{project_copy / 'mlflow-test.db'}")
     runs = {run.info.run_name: run for run in mlflow.search_runs(
@@ -79,12 +82,12 @@ def test_a_run_of_three_stages_tracks_each_in_its_own_run_with_pictures(project_
         "encoder/encoder_clip_quality.png"]
 
 
-def test_a_broken_tracking_store_does_not_kill_the_run(project_copy):
+def test_a_broken_tracking_store_does_not_kill_the_run(project_copy, subprocess_timeout):
     blocker = project_copy / "not-a-folder"
     blocker.write_text("a file where the store's folder should be")
     broken = {"MLFLOW_TRACKING_URI": f"sqlite:///{blocker}/mlflow.db"}
     result = kedro_run(project_copy, "--pipeline", "render", "--params", "render.avatars=2",
-                       env=broken)
+                       timeout=subprocess_timeout, env=broken)
     assert "MLflow tracking failed" in result.stdout + result.stderr
     assert len(list((project_copy / "data/01_raw/avatars").iterdir())) == 2
     assert (project_copy / "metrics/render.json").is_file()

@@ -82,6 +82,12 @@ def is_stale_temporary(path: Path) -> bool:
     return False
 
 
+def _temporary_target(path: Path) -> Path | None:
+    """The final path an owned temporary ``path`` is written for, or ``None`` if unowned."""
+    fields = path.name[len(TEMPORARY_PREFIX):].rsplit(OWNER_SEPARATOR, 3)
+    return path.with_name(fields[0]) if len(fields) == 4 else None
+
+
 def _set_aside_target(path: Path) -> Path | None:
     """The final path an aside temporary ``path`` came from, or ``None`` if it is no aside."""
     fields = path.name[len(TEMPORARY_PREFIX):].rsplit(OWNER_SEPARATOR, 3)
@@ -171,8 +177,8 @@ def _replace_folder(staged: Path, path: Path) -> None:
 
     Never a moment with neither: the two are exchanged in one step where the system can; else
     the old folder is renamed aside first (a kill then leaves it under a ``.tmp-...~aside.*``
-    name that :func:`remove_stale_temporaries` puts back), then the new one renamed in, then the
-    old one deleted.
+    name that the next :func:`atomic_directory` of ``path`` or :func:`remove_stale_temporaries`
+    puts back), then the new one renamed in, then the old one deleted.
     """
     if not path.exists():
         os.replace(staged, path)
@@ -196,10 +202,16 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     :func:`_replace_folder`: at every moment the old or the new folder is there).
 
     On an exception (or a kill) the final folder is untouched and the temporary one is removed
-    (or, after a kill, left under a ``.tmp-`` name that readers ignore).
+    (or, after a kill, left under a ``.tmp-`` name that readers ignore). Before staging, the
+    leftovers of killed writes of ``path`` are settled: an old folder a swap left aside is
+    restored (or deleted, if the swap got as far as renaming the new one in), staging folders
+    are deleted.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A swap killed midway left the old folder aside; put it back here, as most callers (the
+    # decoder, a generated result, a report) never run remove_stale_temporaries on the parent.
+    _settle_stale_temporaries(path)
     temporary = Path(tempfile.mkdtemp(prefix=temporary_prefix(path.name), dir=path.parent))
     os.chmod(temporary, 0o777 & ~_current_umask())
     try:
@@ -221,16 +233,36 @@ def remove_stale_temporaries(folder: str | Path) -> int:
         return 0
     removed = 0
     for leftover in folder.glob(TEMPORARY_PREFIX + "*"):
-        if not is_stale_temporary(leftover):
-            continue
-        target = _set_aside_target(leftover)
-        if target is not None and not target.exists():
-            os.replace(leftover, target)
-            logger.warning("Restored %s, set aside by a write that was killed", target)
-            continue
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
-        else:
-            leftover.unlink(missing_ok=True)
-        removed += 1
+        if is_stale_temporary(leftover) and not _restored(leftover):
+            _remove(leftover)
+            removed += 1
     return removed
+
+
+def _restored(leftover: Path) -> bool:
+    """Rename an aside ``leftover`` back to its target if nothing took that name since."""
+    target = _set_aside_target(leftover)
+    if target is None or target.exists():
+        return False
+    os.replace(leftover, target)
+    logger.warning("Restored %s, set aside by a write that was killed", target)
+    return True
+
+
+def _remove(leftover: Path) -> None:
+    if leftover.is_dir():
+        shutil.rmtree(leftover, ignore_errors=True)
+    else:
+        leftover.unlink(missing_ok=True)
+
+
+def _settle_stale_temporaries(path: Path) -> None:
+    """Clean up after killed writes of ``path`` alone: restore an old folder a swap left aside
+    (or delete it, where the new folder got in), delete staging folders."""
+    start = f"{TEMPORARY_PREFIX}{path.name}{OWNER_SEPARATOR}"
+    with os.scandir(path.parent) as entries:  # one listing; no glob, the name may hold ``[``
+        candidates = [Path(entry.path) for entry in entries if entry.name.startswith(start)]
+    for leftover in candidates:
+        if _temporary_target(leftover) == path and is_stale_temporary(leftover) \
+                and not _restored(leftover):
+            _remove(leftover)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 
 class InputDataError(ValueError):
@@ -17,6 +18,19 @@ class InputDataError(ValueError):
         if fix:
             message += f". Fix: {fix}"
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # DDP ranks broadcast exceptions pickled; the default rebuilds ``cls(*args)`` with the
+        # finished message as the only argument, which fails or doubles it for our signatures.
+        return _rebuilt, (type(self), self.path, self.problem, self.fix), self.__dict__
+
+
+def _rebuilt(cls: type[InputDataError], path: Path, problem: str,
+             fix: str | None) -> InputDataError:
+    """An error of ``cls`` from its parts, past a subclass ``__init__`` that takes others."""
+    error = cls.__new__(cls)
+    InputDataError.__init__(error, path, problem, fix)
+    return error
 
 
 class UnsafeCheckpointError(InputDataError):

@@ -130,9 +130,11 @@ def test_a_killed_diffusion_training_resumes_with_its_ema(tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_two_process_ddp_keeps_weights_identical_and_noise_different(tmp_path) -> None:
+def test_two_process_ddp_keeps_weights_identical_and_noise_different(
+        tmp_path, subprocess_timeout) -> None:
     result = subprocess.run([sys.executable, str(HERE / "diffusion_scripts.py"), "ddp",
-                             str(tmp_path)], capture_output=True, text=True, timeout=600)
+                             str(tmp_path)], capture_output=True, text=True,
+                            timeout=subprocess_timeout)
     assert result.returncode == 0, result.stderr[-3000:]
     ranks = json.loads((tmp_path / "ranks.json").read_text())
     assert ranks["world_size"] == 2

@@ -19,7 +19,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from rodin_pipelines.atomic_files import replace_durably, temporary_name
-from rodin_pipelines.errors import UnsafeCheckpointError
+from rodin_pipelines.errors import InputDataError, UnsafeCheckpointError
 
 LAST = "last"
 """``resume`` value meaning: continue from ``<checkpoint_dir>/last.ckpt`` when it exists."""
@@ -56,12 +56,29 @@ def load_checkpoint_safely(path: str | Path) -> dict[str, Any]:
 
     Raises:
         UnsafeCheckpointError: the file holds pickled code; it is not loaded.
+        InputDataError: the file is truncated or damaged (a copy cut short, a full disk).
     """
     try:
         return torch.load(path, map_location="cpu", weights_only=True,
                           mmap=zipfile.is_zipfile(path))  # legacy files cannot be mapped
     except pickle.UnpicklingError as error:
         raise UnsafeCheckpointError.from_unpickling(path, error) from None
+    except FileNotFoundError:
+        raise
+    # What torch raises for a cut or garbled file (its zip reader, or the legacy reader it
+    # falls back to on a non-zip file) names neither the file nor what to do.
+    except (RuntimeError, OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise damaged_checkpoint_error(path, error) from error
+
+
+def damaged_checkpoint_error(path: str | Path, error: BaseException) -> InputDataError:
+    """Names the unreadable checkpoint ``path`` and how to go on without it."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return InputDataError(
+        path, f"damaged or truncated checkpoint, torch cannot read it ({type(error).__name__}"
+        f"{': ' + reason if reason else ''})",
+        "delete it (`resume: last` then continues from the newest remaining checkpoint, or "
+        "starts afresh), or set `resume` to another .ckpt file, or to null to start afresh")
 
 
 def resume_path(resume: str | None, checkpoint_dir: str | Path) -> str | None:

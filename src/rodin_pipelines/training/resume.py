@@ -20,7 +20,12 @@ from typing import Any
 import pytorch_lightning as pl
 
 from rodin_pipelines.sharding import launcher_shard
-from rodin_pipelines.training.checkpoints import LAST, load_checkpoint_safely, resume_path
+from rodin_pipelines.training.checkpoints import (
+    HPC_CHECKPOINTS,
+    LAST,
+    load_checkpoint_safely,
+    resume_path,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +36,7 @@ def agreed_resume_checkpoint(trainer: pl.Trainer, model: pl.LightningModule,
 
     Raises:
         UnsafeCheckpointError: the checkpoint to resume from holds pickled code (on every rank).
+        InputDataError: the checkpoint to resume from is damaged; it is named (on every rank).
         FileNotFoundError: a checkpoint named in ``resume`` is missing (on every rank).
     """
     shard = launcher_shard()
@@ -59,7 +65,12 @@ def resume_checkpoint(model: pl.LightningModule, resume: str | None, checkpoint_
                       may_set_aside: bool) -> str | None:
     """The checkpoint to resume ``model`` from, deciding alone: under ``resume: last`` a
     checkpoint of other hyperparameters means starting afresh, its files moved aside when
-    ``may_set_aside`` (rank zero; another rank only skips it)."""
+    ``may_set_aside`` (rank zero; another rank only skips it). Under ``resume: null`` a SLURM
+    requeue's checkpoints are moved aside likewise, so Lightning cannot resume from them."""
+    if resume is None:
+        if may_set_aside:
+            _hide_requeue_checkpoints(checkpoint_dir)
+        return None
     checkpoint = resume_path(resume, checkpoint_dir)
     # Read safely first, whichever way it was named: a file carrying code is refused by name.
     stored = checkpoint_hyperparameters(checkpoint) if checkpoint is not None else None
@@ -75,15 +86,28 @@ def resume_checkpoint(model: pl.LightningModule, resume: str | None, checkpoint_
     return checkpoint
 
 
-def set_aside_checkpoints(checkpoint_dir: str | Path) -> Path:
-    """Move the ``.ckpt`` files of a finished or abandoned configuration into
-    ``<checkpoint_dir>/stale-<time>/`` so new checkpoints never mix with them."""
+def set_aside_checkpoints(checkpoint_dir: str | Path, pattern: str = "*.ckpt") -> Path:
+    """Move the ``.ckpt`` files (those matching ``pattern``) of a finished or abandoned
+    configuration into ``<checkpoint_dir>/stale-<time>/`` so new checkpoints never mix with
+    them."""
     folder = Path(checkpoint_dir)
     stale = folder / f"stale-{time.strftime('%Y%m%d-%H%M%S')}"
     stale.mkdir(parents=True, exist_ok=True)
-    for path in folder.glob("*.ckpt"):
+    for path in folder.glob(pattern):
         path.rename(stale / path.name)
     return stale
+
+
+def _hide_requeue_checkpoints(checkpoint_dir: str) -> None:
+    """Set a SLURM requeue's ``hpc_ckpt_N.ckpt`` aside when the run starts afresh: under SLURM,
+    ``fit(ckpt_path=None)`` makes Lightning resume from the newest one in ``default_root_dir``
+    (the checkpoint folder, see ``build_trainer``) by itself, past ``resume: null`` and past
+    the refusal of a checkpoint carrying code."""
+    if not any(Path(checkpoint_dir).glob(HPC_CHECKPOINTS)):
+        return
+    stale = set_aside_checkpoints(checkpoint_dir, HPC_CHECKPOINTS)
+    logger.warning("resume is null: starting afresh, the SLURM requeue checkpoints moved to %s "
+                   "so that Lightning does not resume from them", stale)
 
 
 def checkpoint_hyperparameters(path: str) -> dict[str, Any] | None:

@@ -130,6 +130,7 @@ def fit_resumably(trainer: pl.Trainer, model: pl.LightningModule, settings: Trai
 
     Raises:
         UnsafeCheckpointError: the checkpoint to resume from holds pickled code.
+        InputDataError: the checkpoint to resume from is damaged or truncated; it is named.
         TrainingInterrupted: SIGTERM or SIGINT stopped the training (its state is saved), so
             the stage must not go on as if the model were trained.
     """
