@@ -1,6 +1,7 @@
 """The shared trainer factory: resume after a kill, safe checkpoints, DDP, MLflow."""
 
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -115,6 +116,27 @@ def test_a_tracking_store_failing_during_training_is_a_warning(tmp_path, monkeyp
     assert trainer.global_step == 10
     assert caplog.text.count("training goes on without tracking") == 1
     assert "database is locked" in caplog.text
+
+
+def test_a_training_survives_a_store_another_process_holds_locked(tmp_path, caplog):
+    """The real failure, not a stand-in: another connection holds the SQLite store's write lock
+    for the whole training (as a second run writing to one ``mlflow.db`` does)."""
+    store = tmp_path / "mlflow.db"
+    mlflow.set_tracking_uri(f"sqlite:///{store}")
+    settings = settings_in(tmp_path, max_steps=10, resume=None)
+    with mlflow.start_run():
+        trainer = build_trainer(settings, **quiet())
+        other = sqlite3.connect(store, timeout=0, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            fit_resumably(trainer, TinyRegression(), settings,
+                          train_dataloaders=regression_data())
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+    assert trainer.global_step == 10
+    assert caplog.text.count("training goes on without tracking") == 1
+    assert "locked" in caplog.text
 
 
 def test_two_process_ddp_keeps_weights_identical_and_noise_different(tmp_path):
