@@ -82,18 +82,22 @@ def is_stale_temporary(path: Path) -> bool:
     return False
 
 
+def _owned_fields(path: Path) -> list[str] | None:
+    """The target name, owner fields and tag of an owned temporary's name, or ``None``."""
+    fields = path.name[len(TEMPORARY_PREFIX):].rsplit(OWNER_SEPARATOR, 3)
+    return fields if len(fields) == 4 else None
+
+
 def _temporary_target(path: Path) -> Path | None:
     """The final path an owned temporary ``path`` is written for, or ``None`` if unowned."""
-    fields = path.name[len(TEMPORARY_PREFIX):].rsplit(OWNER_SEPARATOR, 3)
-    return path.with_name(fields[0]) if len(fields) == 4 else None
+    fields = _owned_fields(path)
+    return path.with_name(fields[0]) if fields else None
 
 
 def _set_aside_target(path: Path) -> Path | None:
     """The final path an aside temporary ``path`` came from, or ``None`` if it is no aside."""
-    fields = path.name[len(TEMPORARY_PREFIX):].rsplit(OWNER_SEPARATOR, 3)
-    if len(fields) == 4 and fields[3].startswith(ASIDE_TAG):
-        return path.with_name(fields[0])
-    return None
+    fields = _owned_fields(path)
+    return path.with_name(fields[0]) if fields and fields[3].startswith(ASIDE_TAG) else None
 
 
 def _current_umask() -> int:
