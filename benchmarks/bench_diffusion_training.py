@@ -1,5 +1,6 @@
 """Training-step throughput and FLOPs of the base and upsampler U-Nets, at the default and paper
-sizes, in fp32, channels-last and bf16 autocast — as ratios against fp32 measured in the same run.
+sizes, in fp32, channels-last, bf16 autocast and ``torch.compile`` (with and without bf16) — as
+ratios against fp32 measured in the same run.
 
 Sizes come from ``conf/<env>/parameters_diffusion.yml`` and ``parameters_fit.yml`` through the
 stage's own ``network_config`` (the latent size is the CLIP embedding: 128 for the domain CLIP,
@@ -29,7 +30,7 @@ from rodin_pipelines.diffusion.networks import network_config
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENT_DIM = {"base": 128, "paper": 512}
-VARIANTS = ("fp32", "channels_last", "bf16_autocast")
+VARIANTS = ("fp32", "channels_last", "bf16_autocast", "compiled", "compiled_bf16_autocast")
 
 
 def parameters(env: str) -> dict:
@@ -60,8 +61,8 @@ def inputs(shape: dict, batch: int, device: torch.device, channels_last: bool):
 
 def step(network, optimiser, shape, batch, device, variant) -> None:
     x, t, latent = inputs(shape, batch, device, variant == "channels_last")
-    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if variant == "bf16_autocast"
-                else contextlib.nullcontext())
+    autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
+                if variant.endswith("bf16_autocast") else contextlib.nullcontext())
     with autocast:
         loss = network(x, t, latent).float().pow(2).mean()
     optimiser.zero_grad(set_to_none=True)
@@ -84,12 +85,17 @@ def flops_per_sample(env: str, model_name: str) -> tuple[float, int, dict]:
 def timed(env: str, model_name: str, device: torch.device, repeats: int) -> dict:
     results: dict[str, list[float]] = {v: [] for v in VARIANTS}
     networks = {}
+    warm_up: dict[str, float] = {}
     for variant in VARIANTS:
         network, shape = build(env, model_name, device)
         if variant == "channels_last":
             network = network.to(memory_format=torch.channels_last)
         optimiser = torch.optim.AdamW(network.parameters(), lr=1e-4)
-        step(network, optimiser, shape, shape["batch"], device, variant)  # warm-up
+        if variant.startswith("compiled"):
+            network = torch.compile(network)  # what `compile: true` in the stage's config does
+        started = time.perf_counter()
+        step(network, optimiser, shape, shape["batch"], device, variant)  # warm-up (compiles)
+        warm_up[variant] = time.perf_counter() - started
         networks[variant] = (network, optimiser, shape)
     for _ in range(repeats):
         for variant, (network, optimiser, shape) in networks.items():
@@ -103,7 +109,8 @@ def timed(env: str, model_name: str, device: torch.device, repeats: int) -> dict
     fp32 = statistics.median(results["fp32"])
     return {"batch": shape["batch"],
             "samples_per_second_fp32": fp32,
-            **{f"ratio_{v}_vs_fp32": statistics.median(results[v]) / fp32 for v in VARIANTS[1:]}}
+            **{f"ratio_{v}_vs_fp32": statistics.median(results[v]) / fp32 for v in VARIANTS[1:]},
+            **{f"first_step_seconds_{v}": warm_up[v] for v in VARIANTS}}
 
 
 def main() -> None:

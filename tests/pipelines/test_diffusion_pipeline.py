@@ -162,6 +162,8 @@ def test_the_generation_benchmark_scores_every_condition_and_writes_its_files(di
     assert 0.0 <= metrics["floaters_opacity_outside_training_silhouettes"] <= 1.0
     for scorer in ("attribute", "clip"):
         assert metrics[f"fid_{scorer}_fitted_heldout"] < metrics[f"fid_{scorer}_gaussian"]
+        assert metrics[f"fid_{scorer}_fitted_train_over_gaussian"] == pytest.approx(
+            metrics[f"fid_{scorer}_fitted_train"] / metrics[f"fid_{scorer}_gaussian"])
     files = catalog.load("generation_report")
     size = params["render"]["views"]["image_size"]
     conditional = sorted(n for n in files if n.startswith("conditional/"))
@@ -196,7 +198,7 @@ def test_evaluate_reports_fid_and_kid_for_ours_and_both_baselines_with_their_set
     evaluate = params["evaluate"]
     ablations = [guidance_name(s) for s in evaluate["ablations"]["guidance_scales"]]
     assert ablations == ["guidance_1_5"]
-    for name in ("ours", "fitted_heldout", "gaussian", *ablations):
+    for name in ("ours", "fitted_heldout", "fitted_train", "gaussian", *ablations):
         assert np.isfinite(metrics[f"fid_clip_{name}"]) and metrics[f"fid_clip_{name}"] >= -1e-6
         assert np.isfinite(metrics[f"kid_clip_{name}"])
     assert metrics["samples"] == evaluate["samples"] and metrics["seed"] == evaluate["seed"]

@@ -14,7 +14,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from diffusion_scripts import SmoothTriplanes, tiny_system, tiny_unet  # noqa: E402
+from diffusion_scripts import LATENT, SmoothTriplanes, tiny_system, tiny_unet  # noqa: E402
 
 from rodin_pipelines.diffusion.denoiser import Condition  # noqa: E402
 from rodin_pipelines.diffusion.losses import diffusion_loss  # noqa: E402
@@ -97,6 +97,20 @@ class PoisonedSteps(SmoothTriplanes):
             item["x0"] = torch.full_like(item["x0"], float("nan"))
         self.calls += 1
         return item
+
+
+def test_latent_noise_is_scaled_by_each_dimension_s_std_and_off_at_zero() -> None:
+    torch.manual_seed(0)
+    std = torch.linspace(0.1, 2.0, LATENT)
+    latent = torch.randn(20_000, LATENT)
+    quiet, noisy = tiny_system(), tiny_system(latent_noise=0.5)
+    for system in (quiet, noisy):
+        system.network.set_latent_statistics(torch.zeros(LATENT), std)
+    assert torch.equal(quiet._noised(latent), latent)
+    assert quiet._noised(None) is None
+    added = noisy._noised(latent) - latent
+    assert torch.allclose(added.std(dim=0), 0.5 * std, rtol=0.03)  # 0.05 .. 1.0 per dimension
+    assert added.mean(dim=0).abs().max() < 0.03
 
 
 def test_a_non_finite_step_is_skipped_and_counted() -> None:

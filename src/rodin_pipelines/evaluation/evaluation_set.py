@@ -80,7 +80,9 @@ def compared_renders(base_weights: dict[str, Tensor], upsampler_weights: dict[st
                      evaluate: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
     """The cascade's samples ``(N, 3, C, R, R)`` and every render set scored against the
     held-out renders, each rendered like them: ``ours``, ``fitted_heldout`` (the held-out
-    avatars' own tri-planes: the ceiling), ``gaussian`` (a per-texel Gaussian of
+    avatars' own tri-planes: the ceiling), ``fitted_train`` (the first ``evaluate.samples`` of
+    ``training_planes``: what a perfect generator of *other* avatars from the same distribution
+    scores against this finite held-out set), ``gaussian`` (a per-texel Gaussian of
     ``training_planes``) and one per guidance scale of ``evaluate.ablations``."""
     seed = evaluate["seed"]
     render_settings = VolumeRenderSettings(**evaluate["render"])
@@ -94,6 +96,7 @@ def compared_renders(base_weights: dict[str, Tensor], upsampler_weights: dict[st
                                            plane_statistics, seed)
     renders = {"ours": rendered(generated),
                "fitted_heldout": rendered(torch.stack(list(chosen.fitted.values()))),
+               "fitted_train": rendered(torch.stack(training_planes[: evaluate["samples"]])),
                "gaussian": rendered(gaussian)}
     for scale in evaluate["ablations"]["guidance_scales"]:
         renders[guidance_name(scale)] = rendered(cascade_samples(

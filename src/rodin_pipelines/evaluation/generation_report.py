@@ -215,8 +215,12 @@ def distribution_section(models: GenerationModels, renders: dict[str, Tensor],
             fake = torch.from_numpy(report.features[f"features/{name}.{scorer}.npy"])
             report.metrics[f"fid_{scorer}_{name}"] = frechet_distance(real, fake)
     for scorer in ("attribute", "clip"):
-        ours, gaussian = (report.metrics[f"fid_{scorer}_{n}"] for n in ("ours", "gaussian"))
-        report.metrics[f"fid_{scorer}_ours_over_gaussian"] = ours / gaussian
+        gaussian = report.metrics[f"fid_{scorer}_gaussian"]
+        # fitted_train: the ratio a perfect generator of new avatars reaches on this real set.
+        for name in ("ours", "fitted_train"):
+            if f"fid_{scorer}_{name}" in report.metrics:
+                report.metrics[f"fid_{scorer}_{name}_over_gaussian"] = (
+                    report.metrics[f"fid_{scorer}_{name}"] / gaussian)
 
 
 def floater_section(frontal_samples: Tensor, training_frontals: Tensor,
@@ -251,7 +255,8 @@ def generation_report(models: GenerationModels, avatars: list[HeldoutAvatar], as
         training_frontals: the training avatars' frontal views ``(N, H, W, 4)``: their dilated
             silhouettes are where density may be.
         distribution_renders: ``real`` held-out views and, from the same cameras, ``ours``
-            (unconditional samples), ``gaussian`` and ``fitted_heldout`` ``(M, H, W, 4)``.
+            (unconditional samples), ``gaussian``, ``fitted_heldout`` and ``fitted_train``
+            ``(M, H, W, 4)``.
         meshes: the showcase samples' meshes.
     """
     report = GenerationReport(metrics={"heldout_avatars": float(len(avatars))})

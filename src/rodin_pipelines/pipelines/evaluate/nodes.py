@@ -42,8 +42,8 @@ def evaluate_generation(embedding_prior: dict[str, Tensor], base_model_weights: 
                                    dict[str, GeneratedAvatar], np.ndarray, dict[str, Any]]:
     """Unconditional samples (prior → cascade) vs held-out renders; baselines and the guidance
     ablation beside them; a few samples as renders, turntables and meshes; the renders
-    (``real``, ``ours``, ``gaussian``, ``fitted_heldout``) and showcase meshes for the generation
-    benchmark."""
+    (``real``, ``ours``, ``gaussian``, ``fitted_heldout``, ``fitted_train``) and showcase meshes
+    for the generation benchmark."""
     settings = SamplingSettings(**{**diffusion["sampling"], **evaluate["sampling"]})
     chosen = evaluation_set(embedding_prior, triplanes, avatars, avatar_index, encoder, settings,
                             evaluate)
@@ -79,7 +79,7 @@ def evaluate_generation(embedding_prior: dict[str, Tensor], base_model_weights: 
                                        f"{len(chosen.real)} held-out images; seed "
                                        f"{evaluate['seed']}, NFE {settings.base_steps}+"
                                        f"{settings.upsampler_steps}")
-    distribution = {"renders": {"real": chosen.real, **{
-        name: renders[name] for name in ("ours", "gaussian", "fitted_heldout")}},
-        "meshes": [s.mesh for s in showcase.values() if s.mesh is not None]}
+    compared = ("ours", "gaussian", "fitted_heldout", "fitted_train")
+    distribution = {"renders": {"real": chosen.real, **{name: renders[name] for name in compared}},
+                    "meshes": [s.mesh for s in showcase.values() if s.mesh is not None]}
     return metrics, gallery, grid, showcase, chart, distribution
