@@ -6,6 +6,7 @@ feature matrices written out so anyone can recheck the figures without the proje
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -61,6 +62,23 @@ class BenchmarkSettings:
     portrait_refine: RefinementSettings = field(default_factory=RefinementSettings)
     edit: EditSettings = field(default_factory=EditSettings)
     render: VolumeRenderSettings = field(default_factory=VolumeRenderSettings)
+
+    @classmethod
+    def from_config(cls, diffusion: dict[str, Any], encoder: dict[str, Any],
+                    evaluate: dict[str, Any]) -> BenchmarkSettings:
+        """From the ``diffusion``, ``encoder`` and ``evaluate`` parameter blocks."""
+        block = evaluate["generation"]
+        edit = block["edit"]
+        return cls(
+            seed=block["seed"], text_prompts=block["text_prompts"],
+            prompt_seed=block["prompt_seed"],
+            silhouette_dilation_pixels=block["silhouette_dilation_pixels"],
+            sampling=SamplingSettings(**{**diffusion["sampling"], **block["sampling"]}),
+            prior_sampling=PriorSampling(**encoder["prior"]["sampling"]),
+            portrait_refine=RefinementSettings(**block["portrait_refine"]),
+            edit=EditSettings(**{k: v for k, v in edit.items() if k != "refine"},
+                              refine=RefinementSettings(**edit["refine"])),
+            render=VolumeRenderSettings(**evaluate["render"]))
 
 
 @dataclass

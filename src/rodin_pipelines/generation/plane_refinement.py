@@ -43,6 +43,8 @@ class RefinementSettings:
             unrefined one by a penalty of weight ``hold_weight`` on ``hold_points`` random
             points per step (:mod:`~rodin_pipelines.generation.region_hold`); ``None``: off.
             Softer than ``above_height``: every plane may change.
+        hold_boxes: world-space boxes ``(x0, y0, z0, x1, y1, z1)`` held the same way (another
+            ``hold_points`` points per step), e.g. the face, so a hair edit leaves the skin.
     """
 
     steps: int = 0
@@ -56,6 +58,7 @@ class RefinementSettings:
     hold_below_height: float | None = None
     hold_weight: float = 10.0
     hold_points: int = 4096
+    hold_boxes: tuple[tuple[float, ...], ...] = ()
 
 
 Y_AXIS = 1

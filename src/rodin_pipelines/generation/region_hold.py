@@ -4,11 +4,13 @@ A hard mask on the planes (:func:`~rodin_pipelines.generation.plane_refinement.r
 keeps a hair edit off the shirt, but it freezes the plane that every height reads (XZ), so the
 head's colours can only move within what the other two planes reach (CLIP then settles on orange
 rather than red). This term lets every plane change and instead penalises what the decoded field
-does below a height: the change of opacity everywhere there, and the change of colour where the
-unedited field is occupied.
+does in a held region (below a height, and inside boxes such as the face): the change of opacity
+everywhere there, and the change of colour where the unedited field is occupied.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -35,6 +37,33 @@ def points_below(count: int, height: float, generator: torch.Generator,
     top = min(height, bound)
     points[:, Y_AXIS] = -bound + (points[:, Y_AXIS] + bound) * (top + bound) / (2 * bound)
     return points
+
+
+def points_in_boxes(count: int, boxes: Sequence[Sequence[float]],
+                    generator: torch.Generator) -> Tensor:
+    """``(count, 3)`` points uniform in the union of axis-aligned ``boxes`` (each
+    ``(x0, y0, z0, x1, y1, z1)`` in world units); overlaps are drawn more often, which only
+    weights the penalty there more."""
+    corners = torch.tensor([list(map(float, box)) for box in boxes]).reshape(-1, 2, 3)
+    sizes = corners[:, 1] - corners[:, 0]  # (K, 3)
+    if (sizes <= 0).any():
+        raise ValueError(f"hold_boxes {[list(b) for b in boxes]}: each box must be (x0, y0, z0, "
+                         "x1, y1, z1) with x0 < x1, y0 < y1 and z0 < z1")
+    chosen = torch.multinomial(sizes.prod(-1), count, replacement=True, generator=generator)
+    unit = torch.rand(count, 3, generator=generator)
+    return corners[chosen, 0] + unit * sizes[chosen]
+
+
+def held_points(count: int, below_height: float | None, boxes: Sequence[Sequence[float]],
+                generator: torch.Generator) -> Tensor | None:
+    """``(P, 3)`` points of the held region: ``count`` below ``below_height`` and ``count`` in
+    ``boxes`` (each part only where set); ``None`` when nothing is held."""
+    parts = []
+    if below_height is not None:
+        parts.append(points_below(count, below_height, generator))
+    if boxes:
+        parts.append(points_in_boxes(count, boxes, generator))
+    return torch.cat(parts) if parts else None
 
 
 def opacity(density: Tensor) -> Tensor:

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from rodin_pipelines.generation.plane_refinement import RefinementSettings, refine_planes
-from rodin_pipelines.generation.region_hold import field_change, points_below
+from rodin_pipelines.generation.region_hold import field_change, held_points
 from rodin_pipelines.models.clip_embeddings import EMBEDDING_BACKGROUND, embed_texts, embed_views
 from rodin_pipelines.models.clip_loader import LoadedClip
 from rodin_pipelines.rendering.camera_rig import CameraRig
@@ -68,8 +68,9 @@ def refine_towards_text(planes: Tensor, decoder: TriplaneDecoder, clip: LoadedCl
             colour, opacity = render_cameras(TriplaneField(plane, decoder), cameras, render)
             cosines = image_embeddings(clip, colour, opacity) @ texts.T  # (V, 2)
             loss = loss - (cosines[:, 0] - cosines[:, 1]).mean() / len(changed)
-        if settings.hold_below_height is not None:
-            points = points_below(settings.hold_points, settings.hold_below_height, generator)
+        points = held_points(settings.hold_points, settings.hold_below_height,
+                             settings.hold_boxes, generator)
+        if points is not None:
             for plane, before in zip(changed, planes):
                 loss = loss + settings.hold_weight * field_change(plane, before, decoder,
                                                                   points) / len(changed)

@@ -53,6 +53,10 @@ class DiffusionSystem(pl.LightningModule):
         ema_decay: per-step EMA decay.
         max_nonfinite_steps: this many non-finite steps in a row stop the run.
         channels_last: train 4D inputs in channels-last memory format (GPU speed).
+        compile: train through ``torch.compile`` of the network (inductor). The weights, the EMA
+            copy and the checkpoints stay the plain module's; only training steps run compiled.
+            Measured on 2 CPU cores: base 1.30x (1.60x with bf16 autocast) after ~2 min of
+            compiling (``benchmarks/bench_diffusion_training.py``).
         auxiliary_loss / auxiliary_weight: an extra loss on the predicted ``x0`` (not saved in
             hyperparameters; the caller rebuilds it).
         data_fingerprint: hash of the training data, so ``resume: last`` never continues a
@@ -66,17 +70,22 @@ class DiffusionSystem(pl.LightningModule):
                  latent_noise: float = 0.0,
                  optimiser: Mapping[str, Any] = DEFAULT_OPTIMISER, ema_decay: float = 0.999,
                  max_nonfinite_steps: int = 5, channels_last: bool = False,
+                 compile: bool = False,
                  auxiliary_loss: nn.Module | None = None, auxiliary_weight: float = 0.0,
                  data_fingerprint: str = "",
                  latent_statistics: dict[str, Tensor] | None = None) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["auxiliary_loss", "latent_statistics"])
+        # compile is how steps run, not what is trained: a compiled run resumes an eager one.
+        self.save_hyperparameters(ignore=["auxiliary_loss", "latent_statistics", "compile"])
         self.network = build_from_config(network)
         if latent_statistics is not None:
             self.network.set_latent_statistics(latent_statistics["mean"], latent_statistics["std"])
         self.ema_network = copy.deepcopy(self.network).requires_grad_(False)
         self.schedule = NoiseSchedule(ScheduleSettings(**schedule))
-        self.denoiser = Denoiser(self.network, self.schedule, parameterisation)
+        # The compiled wrapper lives only inside the denoiser (not a registered submodule), so
+        # state_dict keys and checkpoints are the same with and without compiling.
+        trained = torch.compile(self.network) if compile else self.network
+        self.denoiser = Denoiser(trained, self.schedule, parameterisation)
         self.auxiliary_loss = auxiliary_loss
         self.nonfinite = NonFiniteGuard(
             max_nonfinite_steps, "train/nonfinite_steps_skipped",

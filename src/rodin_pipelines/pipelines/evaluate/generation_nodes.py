@@ -11,21 +11,17 @@ from torch import Tensor
 
 from rodin_pipelines.avatars.folder import AvatarFolderReader
 from rodin_pipelines.avatars.splits import split_ids
-from rodin_pipelines.diffusion.cascade import SamplingSettings
 from rodin_pipelines.evaluation.attribute_judge import (AttributeJudge, judge_members,
                                                         train_attribute_judge)
 from rodin_pipelines.evaluation.attribute_network import attribute_accuracy, predict_attributes
 from rodin_pipelines.evaluation.attribute_views import joined_views, labelled_views
-from rodin_pipelines.evaluation.generation_benchmark import (EditSettings, PriorSampling,
-                                                             with_judge)
+from rodin_pipelines.evaluation.generation_benchmark import with_judge
 from rodin_pipelines.evaluation.generation_report import (BenchmarkSettings, GenerationReport,
                                                           frontal_camera_of, generation_report,
                                                           heldout_avatars)
 from rodin_pipelines.generation.generator import load_generation_models
-from rodin_pipelines.generation.plane_refinement import RefinementSettings
 from rodin_pipelines.generation.sources import portrait_image
 from rodin_pipelines.rendering.camera_rig import CameraRig
-from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
@@ -64,21 +60,6 @@ def train_judge(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFra
     return network, metrics
 
 
-def benchmark_settings(diffusion: dict[str, Any], encoder: dict[str, Any],
-                       evaluate: dict[str, Any]) -> BenchmarkSettings:
-    block = evaluate["generation"]
-    edit = block["edit"]
-    return BenchmarkSettings(
-        seed=block["seed"], text_prompts=block["text_prompts"], prompt_seed=block["prompt_seed"],
-        silhouette_dilation_pixels=block["silhouette_dilation_pixels"],
-        sampling=SamplingSettings(**{**diffusion["sampling"], **block["sampling"]}),
-        prior_sampling=PriorSampling(**encoder["prior"]["sampling"]),
-        portrait_refine=RefinementSettings(**block["portrait_refine"]),
-        edit=EditSettings(**{k: v for k, v in edit.items() if k != "refine"},
-                          refine=RefinementSettings(**edit["refine"])),
-        render=VolumeRenderSettings(**evaluate["render"]))
-
-
 def benchmark_generation(embedding_prior: dict[str, Tensor], base_model_weights: dict[str, Tensor],
                          upsampler_model_weights: dict[str, Tensor],
                          plane_statistics: PlaneStatistics, shared_decoder: SharedDecoderFit,
@@ -101,5 +82,5 @@ def benchmark_generation(embedding_prior: dict[str, Tensor], base_model_weights:
         models, heldout_avatars(avatars, heldout_ids, avatar_embeddings),
         portrait_image("astronaut", int(camera.width)), camera,
         CameraRig(**render["camera_rig"]), train_frontals, evaluation_outputs["renders"],
-        evaluation_outputs["meshes"], benchmark_settings(diffusion, encoder, evaluate))
+        evaluation_outputs["meshes"], BenchmarkSettings.from_config(diffusion, encoder, evaluate))
     return {**judge_metrics, **report.metrics}, report

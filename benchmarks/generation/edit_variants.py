@@ -1,0 +1,88 @@
+"""The evaluate stage's edit benchmark ("with red hair" on 16 held-out avatars) under other edit
+settings, on the trained models (issue 16).
+
+    python benchmarks/generation/edit_variants.py NAME=OVERRIDES [NAME=OVERRIDES ...]
+        [--env base] [--out FILE] [--sheets FOLDER]
+
+Each OVERRIDES is a JSON object merged into `evaluate.generation.edit.refine`, e.g.
+`hold='{"hold_below_height": -0.5}'`; `default='{}'` runs the configured settings (what
+`kedro run --pipeline evaluate` measures). Run from the project root after `kedro run`: models,
+judge and held-out avatars come from the catalog, and the scoring is
+`evaluation.generation_report.edit_section` itself. Per variant: red hair among the avatars whose
+hair shows, clothing colour kept among all, seconds; `--sheets` writes before/after rows (first 8
+avatars) as one PNG per variant. JSON to benchmarks/results/edit_variants.json (or --out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from PIL import Image
+
+from rodin_pipelines.avatars.splits import split_ids
+from rodin_pipelines.evaluation.generation_benchmark import with_judge
+from rodin_pipelines.evaluation.generation_report import (BenchmarkSettings, GenerationReport,
+                                                          edit_section, frontal_camera_of,
+                                                          heldout_avatars)
+from rodin_pipelines.generation.generator import MODEL_INPUTS, load_generation_models
+from rodin_pipelines.rendering.camera_rig import CameraRig
+
+NAMES = ["avatars", "avatar_index", "attribute_judge", *MODEL_INPUTS]
+
+
+def on_white(rgba: np.ndarray) -> np.ndarray:
+    alpha = rgba[..., 3:] / 255.0
+    return (rgba[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("variants", nargs="+")
+    parser.add_argument("--env", default="base")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/edit_variants.json"))
+    parser.add_argument("--sheets", type=Path, default=None)
+    args = parser.parse_args()
+    bootstrap_project(Path.cwd())
+    with KedroSession.create(env=args.env) as session:
+        context = session.load_context()
+        loaded = {name: context.catalog.load(name) for name in NAMES}
+        params = context.params
+    models = with_judge(load_generation_models(*(loaded[name] for name in MODEL_INPUTS),
+                                               params["encoder"], params["diffusion"],
+                                               params["fit"]), loaded["attribute_judge"])
+    ids = split_ids(loaded["avatar_index"], "heldout", loaded["avatar_embeddings"])
+    avatars = heldout_avatars(loaded["avatars"], ids, loaded["avatar_embeddings"])
+    camera = frontal_camera_of(loaded["avatars"][ids[0]])
+    rig = CameraRig(**params["render"]["camera_rig"])
+    results = {}
+    for variant in args.variants:
+        name, _, overrides = variant.partition("=")
+        evaluate = copy.deepcopy(params["evaluate"])
+        evaluate["generation"]["edit"]["refine"].update(json.loads(overrides or "{}"))
+        settings = BenchmarkSettings.from_config(params["diffusion"], params["encoder"], evaluate)
+        report = GenerationReport(metrics={})
+        started = time.perf_counter()
+        edit_section(models, avatars, camera, rig, settings, report)
+        results[name] = {**report.metrics, "refine": evaluate["generation"]["edit"]["refine"],
+                         "seconds": time.perf_counter() - started}
+        print(name, json.dumps(report.metrics), flush=True)
+        if args.sheets is not None:
+            args.sheets.mkdir(parents=True, exist_ok=True)
+            befores = sorted(p for p in report.pictures if p.endswith(".before.png"))[:8]
+            rows = [np.concatenate([on_white(report.pictures[p.replace(".before", kind)])
+                                    for p in befores], axis=1) for kind in (".before", ".after")]
+            Image.fromarray(np.concatenate(rows, axis=0)).save(args.sheets / f"{name}.png")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
