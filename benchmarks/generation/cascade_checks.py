@@ -29,23 +29,17 @@ from typing import Any
 
 import torch
 import yaml
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
+
+from project_catalog import catalog_entries
 
 from rodin_pipelines.evaluation.cascade_checks import cascade_fidelity, train_cascade
 from rodin_pipelines.training.diffusion_training import collect_triplane_examples
 
 
 def project_inputs(env: str) -> dict[str, Any]:
-    bootstrap_project(Path.cwd())
-    with KedroSession.create(env=env) as session:
-        context = session.load_context()
-        catalog = context.catalog
-        names = ["triplanes", "avatar_embeddings", "avatar_index", "avatars", "plane_statistics",
-                 "shared_decoder"]
-        loaded = {name: catalog.load(name) for name in names}
-        loaded["params"] = context.params
-    return loaded
+    loaded, params = catalog_entries(env, ["triplanes", "avatar_embeddings", "avatar_index",
+                                           "avatars", "plane_statistics", "shared_decoder"])
+    return {**loaded, "params": params}
 
 
 def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

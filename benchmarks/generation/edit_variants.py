@@ -5,7 +5,8 @@ settings, on the trained models (issue 16).
         [--env base] [--out FILE] [--sheets FOLDER]
 
 Each OVERRIDES is a JSON object merged into `evaluate.generation.edit.refine`, e.g.
-`hold='{"hold_below_height": -0.5}'`; `default='{}'` runs the configured settings (what
+`hold='{"hold_below_height": -0.5}'`, with an `"edit"` object for the edit block itself
+(`latent='{"steps": 0, "edit": {"strength": 1.5}}'`); `default='{}'` runs the configured settings (what
 `kedro run --pipeline evaluate` measures). Run from the project root after `kedro run`: models,
 judge and held-out avatars come from the catalog, and the scoring is
 `evaluation.generation_report.edit_section` itself. Per variant: red hair among the avatars whose
@@ -22,9 +23,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from PIL import Image
+
+from project_catalog import catalog_entries
 
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.evaluation.generation_benchmark import with_judge
@@ -50,11 +51,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/edit_variants.json"))
     parser.add_argument("--sheets", type=Path, default=None)
     args = parser.parse_args()
-    bootstrap_project(Path.cwd())
-    with KedroSession.create(env=args.env) as session:
-        context = session.load_context()
-        loaded = {name: context.catalog.load(name) for name in NAMES}
-        params = context.params
+    loaded, params = catalog_entries(args.env, NAMES)
     models = with_judge(load_generation_models(*(loaded[name] for name in MODEL_INPUTS),
                                                params["encoder"], params["diffusion"],
                                                params["fit"]), loaded["attribute_judge"])
@@ -66,12 +63,14 @@ def main() -> None:
     for variant in args.variants:
         name, _, overrides = variant.partition("=")
         evaluate = copy.deepcopy(params["evaluate"])
-        evaluate["generation"]["edit"]["refine"].update(json.loads(overrides or "{}"))
+        changes = json.loads(overrides or "{}")
+        evaluate["generation"]["edit"].update(changes.pop("edit", {}))
+        evaluate["generation"]["edit"]["refine"].update(changes)
         settings = BenchmarkSettings.from_config(params["diffusion"], params["encoder"], evaluate)
         report = GenerationReport(metrics={})
         started = time.perf_counter()
         edit_section(models, avatars, camera, rig, settings, report)
-        results[name] = {**report.metrics, "refine": evaluate["generation"]["edit"]["refine"],
+        results[name] = {**report.metrics, "edit": evaluate["generation"]["edit"],
                          "seconds": time.perf_counter() - started}
         print(name, json.dumps(report.metrics), flush=True)
         if args.sheets is not None:

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from torchvision.transforms.v2 import functional as vision
+
+from project_catalog import catalog_entries
 
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
@@ -69,12 +69,8 @@ def main() -> None:
     parser.add_argument("--env", default="base")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/fid_split.json"))
     args = parser.parse_args()
-    bootstrap_project(Path.cwd())
-    with KedroSession.create(env=args.env) as session:
-        context = session.load_context()
-        names = ["triplanes", "avatars", "avatar_index", "attribute_judge", *MODEL_INPUTS]
-        loaded = {name: context.catalog.load(name) for name in names}
-        params = context.params
+    loaded, params = catalog_entries(
+        args.env, ["triplanes", "avatars", "avatar_index", "attribute_judge", *MODEL_INPUTS])
     diffusion, evaluate, encoder = params["diffusion"], params["evaluate"], params["encoder"]
     settings = SamplingSettings(**{**diffusion["sampling"], **evaluate["sampling"]})
     chosen = evaluation_set(loaded["embedding_prior"], loaded["triplanes"], loaded["avatars"],

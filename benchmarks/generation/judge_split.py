@@ -33,9 +33,9 @@ import time
 from pathlib import Path
 
 import torch
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from PIL import Image
+
+from project_catalog import catalog_entries
 
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
@@ -67,11 +67,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/judge_split.json"))
     parser.add_argument("--sheet", type=Path, default=None)
     args = parser.parse_args()
-    bootstrap_project(Path.cwd())
-    with KedroSession.create(env=args.env) as session:
-        context = session.load_context()
-        loaded = {name: context.catalog.load(name) for name in NAMES}
-        params = context.params
+    loaded, params = catalog_entries(args.env, NAMES)
     started = time.perf_counter()
     diffusion, generation = params["diffusion"], params["evaluate"]["generation"]
     models = load_generation_models(*(loaded[name] for name in MODEL_INPUTS), params["encoder"],

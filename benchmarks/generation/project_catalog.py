@@ -1,0 +1,18 @@
+"""What the generation benchmarks read from the Kedro project (run from the project root)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+
+def catalog_entries(env: str, names: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The catalog's ``names`` loaded, and the parameters, of environment ``env``."""
+    bootstrap_project(Path.cwd())
+    with KedroSession.create(env=env) as session:
+        context = session.load_context()
+        return {name: context.catalog.load(name) for name in names}, context.params
