@@ -235,10 +235,9 @@ def distribution_section(models: GenerationModels, renders: dict[str, Tensor],
     for scorer in ("attribute", "clip"):
         gaussian = report.metrics[f"fid_{scorer}_gaussian"]
         # fitted_train: the ratio a perfect generator of new avatars reaches on this real set.
-        for name in ("ours", "fitted_train"):
-            if f"fid_{scorer}_{name}" in report.metrics:
-                report.metrics[f"fid_{scorer}_{name}_over_gaussian"] = (
-                    report.metrics[f"fid_{scorer}_{name}"] / gaussian)
+        for name in ("ours", *(["fitted_train"] if "fitted_train" in renders else [])):
+            report.metrics[f"fid_{scorer}_{name}_over_gaussian"] = (
+                report.metrics[f"fid_{scorer}_{name}"] / gaussian)
 
 
 def floater_section(frontal_samples: Tensor, training_frontals: Tensor,
