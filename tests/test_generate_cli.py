@@ -25,6 +25,10 @@ def test_edit_options_map_to_the_edit_block() -> None:
     assert generate == {"mode": "edit", "edit": {"source": "avatar:avatar_000009",
                                                  "edit_text": "a person with red hair",
                                                  "strength": 0.5}}
+    prior = overrides("edit", "--source", "avatar:avatar_000009", "--direction", "prior")
+    assert prior["edit"] == {"source": "avatar:avatar_000009", "direction": "prior"}
+    with pytest.raises(SystemExit):
+        parser().parse_args(["edit", "--direction", "sideways"])
     assert overrides("portrait", "astronaut") == {"mode": "portrait", "portrait": "astronaut"}
 
 

@@ -1,7 +1,7 @@
 """Where does the cascade lose an attribute? The independent judge on each half alone (issue 16).
 
     python benchmarks/generation/judge_split.py [--env base] [--split heldout|train]
-        [--avatars 24] [--repeats 1] [--out FILE] [--sheet PNG]
+        [--avatars 24] [--repeats 1] [--guidance G] [--upsampler-guidance G] [--out FILE] [--sheet PNG]
 
 Run from the project root after `kedro run` (or `--pipelines render,fit,encoder,diffusion` then
 `--pipeline evaluate`): it reads the stage's trained base and upsampler, the evaluate stage's
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -66,6 +67,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/judge_split.json"))
     parser.add_argument("--sheet", type=Path, default=None)
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="classifier-free guidance scale (default: the evaluate stage's)")
+    parser.add_argument("--upsampler-guidance", type=float, default=None,
+                        help="the upsampler's own guidance scale (default: as the base model's)")
     args = parser.parse_args()
     loaded, params = catalog_entries(args.env, NAMES)
     started = time.perf_counter()
@@ -82,6 +87,10 @@ def main() -> None:
     latents = torch.stack([a.latent for a in heldout])  # (N, D)
     camera = frontal_camera_of(loaded["avatars"][heldout_ids[0]])
     settings = SamplingSettings(**{**diffusion["sampling"], **generation["sampling"]})
+    if args.guidance is not None:
+        settings = replace(settings, guidance_scale=args.guidance)
+    if args.upsampler_guidance is not None:
+        settings = replace(settings, upsampler_guidance_scale=args.upsampler_guidance)
     low_resolution, resolution = diffusion["base_resolution"], truth.shape[-1]
 
     rolled = torch.stack([TriplaneDiffusionSet.normalised_rolled(p, statistics) for p in truth])

@@ -20,6 +20,7 @@ from typing import Any
 
 from rodin_pipelines.diffusion.samplers import SamplerName
 from rodin_pipelines.folder_names import checked_folder_name
+from rodin_pipelines.generation.latents import EDIT_DIRECTIONS
 from rodin_pipelines.generation.sources import MODES
 
 OUTPUT_FOLDER = "data/07_model_output/generated"
@@ -66,6 +67,9 @@ def parser() -> argparse.ArgumentParser:
                           "else 'a person')")
     commands.add_argument("--to", dest="edit_text", default=None, help="edit: the target text")
     commands.add_argument("--strength", type=float, default=None, help="edit strength")
+    commands.add_argument("--direction", choices=EDIT_DIRECTIONS, default=None,
+                          help="edit: the CLIP text difference itself (text) or carried into "
+                          "image-embedding space by the prior (prior)")
     commands.add_argument("--env", default=None, help="Kedro environment (e.g. test, paper)")
     return commands
 
@@ -126,7 +130,8 @@ def runtime_parameters(args: argparse.Namespace) -> dict[str, Any]:
         source_text = args.value  # the edit's direction starts from the text given for it
     edit = {k: literal(v) if isinstance(v, str) else v
             for k, v in (("source", source), ("source_text", source_text),
-                         ("edit_text", args.edit_text), ("strength", args.strength))
+                         ("edit_text", args.edit_text), ("strength", args.strength),
+                         ("direction", args.direction))
             if v is not None}
     if edit:
         generate["edit"] = edit

@@ -98,6 +98,31 @@ def test_the_upsampler_sees_the_upsampled_base_sample_as_context() -> None:
     assert torch.allclose(planes, _expected(PLANE_VALUES * 2.0 + 10.0, torch.ones(1)), atol=1e-5)
 
 
+class ContextPlusTenWhenKept(nn.Module):
+    """An x0 upsampler network: its context plus 10 where the latent is kept (so guidance g on
+    it adds 10 g)."""
+
+    def forward(self, x: Tensor, t: Tensor, latent: Tensor | None = None,
+                latent_keep: Tensor | None = None) -> Tensor:
+        keep = torch.ones(len(x)) if latent_keep is None else latent_keep.float()
+        return x[:, CHANNELS:] + 10.0 * keep.view(-1, 1, 1, 1)
+
+
+@pytest.mark.parametrize(("upsampler_scale", "added"), [(None, 30.0), (2.0, 20.0), (1.0, 10.0)])
+def test_the_upsampler_has_its_own_guidance_scale_when_set(upsampler_scale: float | None,
+                                                           added: float) -> None:
+    base = Denoiser(PlanePatternBase(), SCHEDULE, "x0")
+    upsampler = Denoiser(ContextPlusTenWhenKept(), SCHEDULE, "x0")
+    latents = torch.tensor([[1.0, 0.0]])
+    settings = SamplingSettings(base_steps=3, upsampler_steps=2, guidance_scale=3.0,
+                                upsampler_guidance_scale=upsampler_scale)
+    planes = sample_triplanes(base, upsampler, latents, 1, CHANNELS, BASE_RESOLUTION, RESOLUTION,
+                              STATISTICS, settings, seed=0)
+    # The base model at scale 3 (3 x the pattern), the upsampler at its own scale (or 3).
+    assert torch.allclose(planes, _expected(PLANE_VALUES * 3.0 + added, torch.ones(1)),
+                          atol=1e-4)
+
+
 def test_unconditional_sampling_passes_no_latent() -> None:
     base = Denoiser(PlanePatternBase(), SCHEDULE, "x0")
     planes = sample_triplanes(base, None, None, 3, CHANNELS, BASE_RESOLUTION, RESOLUTION,

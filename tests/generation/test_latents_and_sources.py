@@ -17,6 +17,7 @@ from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings  
 from rodin_pipelines.generation.latents import (  # noqa: E402
     edited_latents,
     latent_batches,
+    prior_edit_direction,
     portrait_latent,
     prior_latents,
 )
@@ -77,6 +78,34 @@ def test_an_edit_moves_latents_towards_the_edit_text() -> None:
     assert edited.shape == (1, 2)
     assert float(edited[0, 1]) > float(latents[0, 1])  # towards "a hat" = (0, 1)
     assert float(edited[0, 0]) < float(latents[0, 0])
+
+
+def test_the_prior_direction_is_the_change_of_the_prior_latents_between_the_texts() -> None:
+    # Guided prior latents: "a person" -> (3, 0)/3 = (1, 0); "a hat" -> (1, 2)/√5 (as above).
+    direction = prior_edit_direction(prior(), STATISTICS, CLIP, "a person", "a hat", SAMPLING,
+                                     samples=3)
+    expected = torch.tensor([1 / 5 ** 0.5 - 1, 2 / 5 ** 0.5])
+    assert torch.allclose(direction, expected / expected.norm(), atol=1e-6)
+    latents = torch.nn.functional.normalize(torch.tensor([[1.0, 0.2]]), dim=-1)
+    edited = edited_latents(CLIP, latents, "a person", "a hat", 0.5, "prior", prior(),
+                            STATISTICS, SAMPLING, direction_samples=3)
+    assert torch.allclose(edited, torch.nn.functional.normalize(latents + 0.5 * direction,
+                                                                dim=-1))
+    batches = latent_batches(CLIP, latents, {"source_text": "a person", "edit_text": "a hat",
+                                             "strength": 0.5, "direction": "prior",
+                                             "direction_samples": 3},
+                             prior(), STATISTICS, SAMPLING)
+    assert torch.allclose(batches["edited-"], edited)
+
+
+def test_edit_direction_errors_say_what_is_missing() -> None:
+    latents = torch.tensor([[1.0, 0.0]])
+    with pytest.raises(ValueError, match="needs the prior"):
+        edited_latents(CLIP, latents, "a person", "a hat", 1.0, "prior")
+    with pytest.raises(ValueError, match="unknown edit direction 'sideways'"):
+        edited_latents(CLIP, latents, "a person", "a hat", 1.0, "sideways")
+    with pytest.raises(ValueError, match="the same latents"):
+        prior_edit_direction(prior(), STATISTICS, CLIP, "a person", "a person", SAMPLING, 2)
 
 
 def test_an_edit_samples_the_unedited_and_the_edited_latents_side_by_side() -> None:

@@ -134,7 +134,9 @@ class DemoService:
                     results = results_from_latents(models, latents, source or "", block,
                                                    parameters["render"],
                                                    parameters["diffusion"]["sampling"],
-                                                   progress=True)
+                                                   progress=True,
+                                                   prior_sampling=parameters["encoder"]["prior"]
+                                                   ["sampling"])
             except InputDataError as error:  # a file the user gave: say its problem and fix
                 fix = f" Fix: {error.fix}." if error.fix else ""
                 raise DemoInputError(f"{error.path.name}: {error.problem}.{fix}") from error

@@ -21,12 +21,20 @@ from rodin_pipelines.triplane.normalisation import (
 
 @dataclass(frozen=True)
 class SamplingSettings:
-    """``sampler`` name, network evaluations per model, classifier-free guidance scale."""
+    """``sampler`` name, network evaluations per model, classifier-free guidance scale (the
+    upsampler's own when ``upsampler_guidance_scale`` is set, else the same)."""
 
     sampler: str = "ddim"
     base_steps: int = 50
     upsampler_steps: int = 25
     guidance_scale: float = 1.0
+    upsampler_guidance_scale: float | None = None
+
+    @property
+    def upsampler_guidance(self) -> float:
+        if self.upsampler_guidance_scale is None:
+            return self.guidance_scale
+        return self.upsampler_guidance_scale
 
 
 def sample_base(base: Denoiser, latents: Tensor | None, count: int, channels: int,
@@ -47,7 +55,7 @@ def sample_upsampler(upsampler: Denoiser, low: Tensor, latents: Tensor | None, r
     noise = torch.randn(low.shape[0], low.shape[1], resolution, 3 * resolution,
                         generator=generator)
     predict = upsampler.predictor(Condition(latent=latents, context=context),
-                                  settings.guidance_scale)
+                                  settings.upsampler_guidance)
     return sample(settings.sampler, predict, upsampler.schedule, noise, settings.upsampler_steps,
                   generator, progress=progress)
 

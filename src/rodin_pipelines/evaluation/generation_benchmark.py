@@ -80,6 +80,8 @@ class EditSettings:
     source_text: str = "a person"
     edit_text: str = "a person with red hair"
     strength: float = 1.0
+    direction: str = "text"
+    direction_samples: int = 32
     avatars: int = 16
     refine: RefinementSettings = field(default_factory=RefinementSettings)
 
@@ -147,11 +149,13 @@ def portrait_samples(models: GenerationModels, portraits: Tensor, camera: Camera
 
 def edit_samples(models: GenerationModels, latents: Tensor, camera: Cameras, rig: CameraRig,
                  render: VolumeRenderSettings, settings: SamplingSettings, edit: EditSettings,
-                 seed: int) -> tuple[Judged, Judged]:
+                 prior_sampling: PriorSampling, seed: int) -> tuple[Judged, Judged]:
     """Unedited and edited samples of latents ``(B, D)`` (same noise), as ``generate`` edit
     mode: the latent moved along the CLIP text direction, then refined towards the text."""
     unedited = latent_samples(models, latents, camera, render, settings, seed)
-    moved = edited_latents(models.clip, latents, edit.source_text, edit.edit_text, edit.strength)
+    moved = edited_latents(models.clip, latents, edit.source_text, edit.edit_text, edit.strength,
+                           edit.direction, models.prior, models.prior_statistics,
+                           vars(prior_sampling), edit.direction_samples)
     planes = cascade(models, moved, settings, seed)
     planes = refine_towards_text(planes, models.decoder, models.clip, rig, render,
                                  edit.source_text, edit.edit_text,

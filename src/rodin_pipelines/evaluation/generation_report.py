@@ -201,7 +201,8 @@ def edit_section(models: GenerationModels, avatars: list[HeldoutAvatar], camera:
     judged = shown_of([a.attributes for a in chosen])["hair_colour"]
     latents = torch.stack([a.latent for a in chosen])
     before, after = edit_samples(models, latents, camera, rig, settings.render,
-                                 settings.sampling, settings.edit, settings.seed)
+                                 settings.sampling, settings.edit, settings.prior_sampling,
+                                 settings.seed)
     red_after = int((after.predicted["hair_colour"] == red)[judged].sum())
     kept = int((after.predicted["clothing_colour"] == before.predicted["clothing_colour"]).sum())
     report.metrics.update(edit_avatars=float(len(chosen)), edit_hair_judged=float(judged.sum()),

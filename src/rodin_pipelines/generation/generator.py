@@ -104,20 +104,23 @@ def generate_results(models: GenerationModels, generate: dict[str, Any],
                              models.clip, models.prior, models.prior_statistics,
                              models.avatar_embeddings, portrait, prior_sampling)
     return results_from_latents(models, latents, source, generate, render, diffusion_sampling,
-                                portrait, progress)
+                                portrait, progress, prior_sampling)
 
 
 def results_from_latents(models: GenerationModels, latents: Tensor, source: str,
                          generate: dict[str, Any], render: dict[str, Any],
                          diffusion_sampling: dict[str, Any], portrait: Tensor | None = None,
-                         progress: bool = False) -> dict[str, GeneratedAvatar]:
+                         progress: bool = False, prior_sampling: dict[str, Any] | None = None
+                         ) -> dict[str, GeneratedAvatar]:
     """Results of latents ``(B, D)`` from ``source`` (recorded in each description); an edit
     moves them from ``generate.edit.source_text`` to ``edit_text`` first and writes the
-    unedited result beside the edited one, with the same seed."""
+    unedited result beside the edited one, with the same seed (an edit direction ``prior``
+    needs ``prior_sampling``, the ``encoder.prior.sampling`` block)."""
     mode = generate["mode"]
     checked_folder_name(generate["name"], "generate.name")
     edit = generate["edit"]
-    batches = latent_batches(models.clip, latents, edit if mode == "edit" else None)
+    batches = latent_batches(models.clip, latents, edit if mode == "edit" else None,
+                             models.prior, models.prior_statistics, prior_sampling)
     size = render["views"]["image_size"]
     settings = SamplingSettings(**{**diffusion_sampling, **generate["sampling"]})
     rig = CameraRig(**render["camera_rig"])

@@ -11,7 +11,12 @@ from rodin_pipelines.diffusion.denoiser import Denoiser
 from rodin_pipelines.diffusion.embedding_prior_sampling import sample_embeddings
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.models.clip_loader import LoadedClip
-from rodin_pipelines.models.latent_editing import edit
+from rodin_pipelines.models.latent_editing import edit_direction, edit_latent
+
+EDIT_DIRECTIONS = ("text", "prior")
+"""Where an edit's direction comes from: the CLIP text difference itself (DALL·E 2's text diff),
+or that difference carried into image-embedding space by the prior (the mean change of the
+prior's latents from the source to the edit text, over paired noise)."""
 
 
 def prior_latents(prior: Denoiser, statistics: dict[str, Tensor], count: int,
@@ -34,19 +39,58 @@ def portrait_latent(clip: LoadedClip, portrait: Tensor) -> Tensor:
     return embed_views(clip, portrait[None])
 
 
+def prior_edit_direction(prior: Denoiser, statistics: dict[str, Tensor], clip: LoadedClip,
+                         source_text: str, edit_text: str, prior_sampling: dict[str, Any],
+                         samples: int = 32, seed: int = 0) -> Tensor:
+    """Unit direction ``(D,)`` in image-embedding space: the mean of ``samples`` paired
+    differences prior(edit_text) - prior(source_text), each pair drawn from the same noise, so
+    what the two texts share (and the noise) cancels and what the edit names remains."""
+    source, edited = (sample_embeddings(prior, statistics, samples, texts=embed_texts(clip, [text]),
+                                        sampler=prior_sampling["sampler"],
+                                        steps=prior_sampling["steps"],
+                                        guidance_scale=prior_sampling["guidance_scale"], seed=seed)
+                      for text in (source_text, edit_text))
+    difference = (edited - source).mean(0)
+    norm = difference.norm()
+    if norm < 1e-8:
+        raise ValueError(f"the prior gives '{source_text}' and '{edit_text}' the same latents: "
+                         "nothing to edit")
+    return difference / norm
+
+
 def edited_latents(clip: LoadedClip, latents: Tensor, source_text: str, edit_text: str,
-                   strength: float) -> Tensor:
-    """``latents`` ``(B, D)`` moved from ``source_text`` towards ``edit_text``."""
-    return edit(clip, latents, source_text, edit_text, strength)
+                   strength: float, direction: str = "text", prior: Denoiser | None = None,
+                   prior_statistics: dict[str, Tensor] | None = None,
+                   prior_sampling: dict[str, Any] | None = None,
+                   direction_samples: int = 32) -> Tensor:
+    """``latents`` ``(B, D)`` moved from ``source_text`` towards ``edit_text`` along a unit
+    ``direction`` (one of :data:`EDIT_DIRECTIONS`; ``prior`` needs the prior, its statistics and
+    ``encoder.prior.sampling``)."""
+    if direction == "text":
+        unit = edit_direction(clip, source_text, edit_text)
+    elif direction == "prior":
+        if prior is None or prior_statistics is None or prior_sampling is None:
+            raise ValueError("edit direction 'prior' needs the prior, its statistics and its "
+                             "sampling settings")
+        unit = prior_edit_direction(prior, prior_statistics, clip, source_text, edit_text,
+                                    prior_sampling, direction_samples)
+    else:
+        raise ValueError(f"unknown edit direction '{direction}'; choose one of {EDIT_DIRECTIONS}")
+    return edit_latent(latents, unit, strength)
 
 
-def latent_batches(clip: LoadedClip, latents: Tensor,
-                   edit_settings: dict[str, Any] | None) -> dict[str, Tensor]:
+def latent_batches(clip: LoadedClip, latents: Tensor, edit_settings: dict[str, Any] | None,
+                   prior: Denoiser | None = None, prior_statistics: dict[str, Tensor] | None = None,
+                   prior_sampling: dict[str, Any] | None = None) -> dict[str, Tensor]:
     """The latents to sample, by the prefix of their results' names: ``{"": latents}``, or for an
-    edit (``generate.edit``: ``source_text``, ``edit_text``, ``strength``) the unedited and the
-    edited latents side by side, so every result has its unedited twin."""
+    edit (``generate.edit``: ``source_text``, ``edit_text``, ``strength``, optional ``direction``
+    and ``direction_samples``) the unedited and the edited latents side by side, so every result
+    has its unedited twin."""
     if edit_settings is None:
         return {"": latents}
     return {"unedited-": latents,
             "edited-": edited_latents(clip, latents, edit_settings["source_text"],
-                                      edit_settings["edit_text"], edit_settings["strength"])}
+                                      edit_settings["edit_text"], edit_settings["strength"],
+                                      edit_settings.get("direction", "text"), prior,
+                                      prior_statistics, prior_sampling,
+                                      edit_settings.get("direction_samples", 32))}
