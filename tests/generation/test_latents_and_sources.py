@@ -13,6 +13,7 @@ from torch import Tensor, nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fake_clip import table_clip  # noqa: E402
 from rodin_pipelines.diffusion.denoiser import Denoiser  # noqa: E402
+from rodin_pipelines.diffusion.embedding_prior_sampling import renoise_embeddings  # noqa: E402
 from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings  # noqa: E402
 from rodin_pipelines.generation.latents import (  # noqa: E402
     edited_latents,
@@ -98,10 +99,49 @@ def test_the_prior_direction_is_the_change_of_the_prior_latents_between_the_text
     assert torch.allclose(batches["edited-"], edited)
 
 
+class NoNoise(nn.Module):
+    """An eps network that sees no noise: x0 = x_t / alpha_t, so DDIM carries x_t unchanged."""
+
+    def forward(self, x: Tensor, t: Tensor, latent: Tensor | None = None,
+                latent_keep: Tensor | None = None) -> Tensor:
+        return torch.zeros_like(x)
+
+
+def test_renoise_noises_the_latent_to_its_level_and_denoises_it() -> None:
+    schedule = NoiseSchedule(ScheduleSettings(steps=50))
+    denoiser = Denoiser(NoNoise(), schedule, "eps")
+    latents = torch.nn.functional.normalize(torch.tensor([[1.0, 0.2], [0.3, 1.0]]), dim=-1)
+    texts = torch.tensor([[0.0, 1.0]])
+    distances = []
+    for level in (0.1, 0.5, 0.9):
+        edited = renoise_embeddings(denoiser, STATISTICS, latents, texts, level, steps=5, seed=3)
+        # The first DDIM time at or below level * 49, noised by hand with the same seed:
+        start = [t for t in schedule.sampling_timesteps(5) if t <= round(level * 49)][0]
+        noise = torch.randn(2, 2, generator=torch.Generator().manual_seed(3))
+        abar = float(schedule.alpha_bar(torch.tensor(start)))
+        clean = latents - STATISTICS["mean"]
+        expected = clean + ((1 - abar) / abar) ** 0.5 * noise + STATISTICS["mean"]
+        assert torch.allclose(edited, torch.nn.functional.normalize(expected, dim=-1), atol=1e-5)
+        distances.append(float((edited - latents).norm()))
+    assert distances[0] < distances[1] < distances[2]  # more noise, further from the latent
+
+
+def test_renoise_at_level_one_forgets_the_latent_and_follows_the_text() -> None:
+    latents = torch.nn.functional.normalize(torch.tensor([[1.0, 0.2], [0.3, 1.0]]), dim=-1)
+    edited = edited_latents(CLIP, latents, "a person", "a hat", 1.0, "renoise", prior(),
+                            STATISTICS, SAMPLING)
+    # The guided toy prior's x0 for "a hat" is (0, 2): de-standardised (1, 2) / √5, for both.
+    assert torch.allclose(edited, torch.tensor([[1.0, 2.0]] * 2) / 5 ** 0.5, atol=1e-6)
+    with pytest.raises(ValueError, match="re-noise level must be in"):
+        edited_latents(CLIP, latents, "a person", "a hat", 1.5, "renoise", prior(), STATISTICS,
+                       SAMPLING)
+
+
 def test_edit_direction_errors_say_what_is_missing() -> None:
     latents = torch.tensor([[1.0, 0.0]])
-    with pytest.raises(ValueError, match="needs the prior"):
-        edited_latents(CLIP, latents, "a person", "a hat", 1.0, "prior")
+    for direction in ("prior", "renoise"):
+        with pytest.raises(ValueError, match=f"'{direction}' needs the prior"):
+            edited_latents(CLIP, latents, "a person", "a hat", 1.0, direction)
     with pytest.raises(ValueError, match="unknown edit direction 'sideways'"):
         edited_latents(CLIP, latents, "a person", "a hat", 1.0, "sideways")
     with pytest.raises(ValueError, match="the same latents"):

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from rodin_pipelines.diffusion.denoiser import Condition, Denoiser
-from rodin_pipelines.diffusion.samplers import sample
+from rodin_pipelines.diffusion.samplers import sample, sample_ddim
 
 MINIMUM_STD = 1e-6
 
@@ -45,6 +45,31 @@ def sample_embeddings(denoiser: Denoiser, statistics: dict[str, Tensor], count: 
         texts = texts.expand(count, -1)
     predict = denoiser.predictor(Condition(latent=texts), guidance_scale)
     samples = sample(sampler, predict, denoiser.schedule, noise, steps, generator=generator)
+    return torch.nn.functional.normalize(destandardise(samples, statistics), dim=-1)
+
+
+def renoise_embeddings(denoiser: Denoiser, statistics: dict[str, Tensor], embeddings: Tensor,
+                       texts: Tensor, level: float, steps: int = 50, guidance_scale: float = 1.0,
+                       seed: int = 0) -> Tensor:
+    """Unit embeddings ``(N, D)``: ``embeddings`` ``(N, D)`` noised to the prior's time
+    ``level * (T-1)`` (``0 < level <= 1``) and denoised by DDIM given ``texts`` (``(1 | N,
+    D_text)``), SDEdit (Meng et al. 2022) in the prior's space: what the noise leaves of each
+    embedding and the text does not contradict survives; ``level = 1`` forgets the embedding."""
+    if not 0.0 < level <= 1.0:
+        raise ValueError(f"the re-noise level must be in (0, 1], got {level}")
+    schedule = denoiser.schedule
+    last = round(level * (schedule.steps - 1))
+    times = [t for t in schedule.sampling_timesteps(steps) if t <= last] or [last]
+    generator = torch.Generator().manual_seed(seed)
+    clean = standardise(embeddings, statistics)
+    noise = torch.randn(clean.shape, generator=generator)
+    noisy = schedule.add_noise(clean, torch.full((clean.shape[0],), times[0]), noise)
+    if texts.shape[0] == 1:
+        texts = texts.expand(clean.shape[0], -1)
+    predict = denoiser.predictor(Condition(latent=texts), guidance_scale)
+    with torch.no_grad():
+        samples = sample_ddim(predict, schedule, noisy, len(times), generator=generator,
+                              times=times)
     return torch.nn.functional.normalize(destandardise(samples, statistics), dim=-1)
 
 

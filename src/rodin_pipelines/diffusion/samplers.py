@@ -64,10 +64,11 @@ def sample_ddpm(predict: Predict, schedule: NoiseSchedule, noise: Tensor, steps:
 
 def sample_ddim(predict: Predict, schedule: NoiseSchedule, noise: Tensor, steps: int,
                 generator: torch.Generator | None = None, progress: bool = False,
-                eta: float = 0.0) -> Tensor:
-    """DDIM (deterministic at ``eta = 0``; ``eta = 1`` matches DDPM's variance)."""
+                eta: float = 0.0, times: list[int] | None = None) -> Tensor:
+    """DDIM (deterministic at ``eta = 0``; ``eta = 1`` matches DDPM's variance). ``times`` (falling,
+    ``steps`` of them) starts elsewhere than ``T-1``: ``noise`` is then ``x`` at ``times[0]``."""
     x = noise
-    for t, s in _pairs(schedule, steps, progress, "ddim"):
+    for t, s in _pairs(schedule, steps, progress, "ddim", times):
         prediction = predict(x, _timesteps(x, t))
         abar_t, abar_s = _abar(schedule, t), _abar(schedule, s)
         variance = eta ** 2 * (1.0 - abar_s) / (1.0 - abar_t) * (1.0 - abar_t / abar_s)

@@ -8,15 +8,16 @@ from typing import Any
 from torch import Tensor
 
 from rodin_pipelines.diffusion.denoiser import Denoiser
-from rodin_pipelines.diffusion.embedding_prior_sampling import sample_embeddings
+from rodin_pipelines.diffusion.embedding_prior_sampling import renoise_embeddings, sample_embeddings
 from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.models.clip_loader import LoadedClip
 from rodin_pipelines.models.latent_editing import edit_direction, edit_latent
 
-EDIT_DIRECTIONS = ("text", "prior")
-"""Where an edit's direction comes from: the CLIP text difference itself (DALL·E 2's text diff),
-or that difference carried into image-embedding space by the prior (the mean change of the
-prior's latents from the source to the edit text, over paired noise)."""
+EDIT_DIRECTIONS = ("text", "prior", "renoise")
+"""How an edit moves a latent: along the CLIP text difference itself (DALL·E 2's text diff), along
+that difference carried into image-embedding space by the prior (the mean change of the prior's
+latents from the source to the edit text, over paired noise), or through the prior itself (the
+latent noised to the level ``strength`` and denoised given the edit text: SDEdit in e-space)."""
 
 
 def prior_latents(prior: Denoiser, statistics: dict[str, Tensor], count: int,
@@ -64,14 +65,20 @@ def edited_latents(clip: LoadedClip, latents: Tensor, source_text: str, edit_tex
                    prior_sampling: dict[str, Any] | None = None,
                    direction_samples: int = 32) -> Tensor:
     """``latents`` ``(B, D)`` moved from ``source_text`` towards ``edit_text`` along a unit
-    ``direction`` (one of :data:`EDIT_DIRECTIONS`; ``prior`` needs the prior, its statistics and
-    ``encoder.prior.sampling``)."""
+    ``direction`` (one of :data:`EDIT_DIRECTIONS`; ``prior`` and ``renoise`` need the prior, its
+    statistics and ``encoder.prior.sampling``; for ``renoise`` ``strength`` is the noise level in
+    (0, 1])."""
+    if direction in ("prior", "renoise") and (prior is None or prior_statistics is None
+                                              or prior_sampling is None):
+        raise ValueError(f"edit direction '{direction}' needs the prior, its statistics and its "
+                         "sampling settings")
+    if direction == "renoise":
+        return renoise_embeddings(prior, prior_statistics, latents, embed_texts(clip, [edit_text]),
+                                  strength, prior_sampling["steps"],
+                                  prior_sampling["guidance_scale"])
     if direction == "text":
         unit = edit_direction(clip, source_text, edit_text)
     elif direction == "prior":
-        if prior is None or prior_statistics is None or prior_sampling is None:
-            raise ValueError("edit direction 'prior' needs the prior, its statistics and its "
-                             "sampling settings")
         unit = prior_edit_direction(prior, prior_statistics, clip, source_text, edit_text,
                                     prior_sampling, direction_samples)
     else:
