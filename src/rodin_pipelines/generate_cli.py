@@ -66,11 +66,14 @@ def parser() -> argparse.ArgumentParser:
                           help="edit: text describing the source (default: the prompt given, "
                           "else 'a person')")
     commands.add_argument("--to", dest="edit_text", default=None, help="edit: the target text")
-    commands.add_argument("--strength", type=float, default=None, help="edit strength (renoise: the noise level in (0, 1])")
+    commands.add_argument("--strength", type=float, default=None,
+                          help="edit strength (renoise: the noise level in (0, 1])")
     commands.add_argument("--direction", choices=EDIT_DIRECTIONS, default=None,
                           help="edit: the CLIP text difference itself (text), carried into "
-                          "image-embedding space by the prior (prior), or the latent re-noised "
-                          "to --strength in (0, 1] and denoised by the prior given --to (renoise)")
+                          "image-embedding space by the prior (prior), the latent re-noised to "
+                          "--strength in (0, 1] and denoised by the prior given --to (renoise), "
+                          "or the mean of the stored avatars that difference ranks highest "
+                          "minus the mean of all (neighbours)")
     commands.add_argument("--env", default=None, help="Kedro environment (e.g. test, paper)")
     return commands
 

@@ -18,6 +18,7 @@ from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings  
 from rodin_pipelines.generation.latents import (  # noqa: E402
     edited_latents,
     latent_batches,
+    neighbour_edit_direction,
     prior_edit_direction,
     portrait_latent,
     prior_latents,
@@ -146,6 +147,35 @@ def test_edit_direction_errors_say_what_is_missing() -> None:
         edited_latents(CLIP, latents, "a person", "a hat", 1.0, "sideways")
     with pytest.raises(ValueError, match="the same latents"):
         prior_edit_direction(prior(), STATISTICS, CLIP, "a person", "a person", SAMPLING, 2)
+
+
+# A 3-d world: identity, red hair, shirt. The CLIP text difference "a person" -> "a person with
+# red hair" also leans on the shirt axis, as the real one leans on clothing.
+HAIR_CLIP = table_clip({"a person": [1.0, 0.0, 0.0], "a person with red hair": [1.0, 1.0, 0.5]})
+HAIR_BANK = torch.nn.functional.normalize(torch.tensor(
+    [[1.0, red, shirt] for red in (0.8, 0.0) for shirt in (0.6, -0.6, 0.3, -0.3)]), dim=-1)
+
+
+def test_the_neighbours_direction_keeps_what_the_retrieved_avatars_share() -> None:
+    text_direction = HAIR_CLIP.model.texts[1] - HAIR_CLIP.model.texts[0]
+    assert text_direction[2] / text_direction[1] == 0.5  # the text difference moves the shirt
+    direction = neighbour_edit_direction(HAIR_CLIP, HAIR_BANK, "a person",
+                                         "a person with red hair", neighbours=4)
+    # The 4 red-haired rows score highest; their shirts average out, so only hair (and the
+    # identity axis, which renormalisation shortens) is left.
+    assert torch.isclose(direction.norm(), torch.tensor(1.0))
+    assert direction[1] > 0.9 and abs(float(direction[2])) < 1e-6
+    latents = HAIR_BANK[4:5]  # not red-haired, shirt 0.6
+    edited = edited_latents(HAIR_CLIP, latents, "a person", "a person with red hair", 1.0,
+                            "neighbours", direction_samples=4, bank=HAIR_BANK)
+    assert edited[0, 1] > 0.4  # red hair now
+    by_text = edited_latents(HAIR_CLIP, latents, "a person", "a person with red hair", 1.0)
+    assert by_text[0, 2] > latents[0, 2] >= edited[0, 2]  # the text edit reddens the shirt too
+    with pytest.raises(ValueError, match="needs the stored avatars' embeddings"):
+        edited_latents(HAIR_CLIP, latents, "a person", "a person with red hair", 1.0,
+                       "neighbours")
+    with pytest.raises(ValueError, match="0 < neighbours < the 8 stored embeddings"):
+        neighbour_edit_direction(HAIR_CLIP, HAIR_BANK, "a person", "a person with red hair", 8)
 
 
 def test_an_edit_samples_the_unedited_and_the_edited_latents_side_by_side() -> None:

@@ -149,13 +149,15 @@ def portrait_samples(models: GenerationModels, portraits: Tensor, camera: Camera
 
 def edit_samples(models: GenerationModels, latents: Tensor, camera: Cameras, rig: CameraRig,
                  render: VolumeRenderSettings, settings: SamplingSettings, edit: EditSettings,
-                 prior_sampling: PriorSampling, seed: int) -> tuple[Judged, Judged]:
+                 prior_sampling: PriorSampling, seed: int, bank: Tensor | None = None
+                 ) -> tuple[Judged, Judged]:
     """Unedited and edited samples of latents ``(B, D)`` (same noise), as ``generate`` edit
-    mode: the latent moved along the CLIP text direction, then refined towards the text."""
+    mode: the latent moved along the edit's direction, then refined towards the text (``bank``
+    ``(N, D)``: the embeddings the ``neighbours`` direction retrieves from)."""
     unedited = latent_samples(models, latents, camera, render, settings, seed)
     moved = edited_latents(models.clip, latents, edit.source_text, edit.edit_text, edit.strength,
                            edit.direction, models.prior, models.prior_statistics,
-                           vars(prior_sampling), edit.direction_samples)
+                           vars(prior_sampling), edit.direction_samples, bank)
     planes = cascade(models, moved, settings, seed)
     planes = refine_towards_text(planes, models.decoder, models.clip, rig, render,
                                  edit.source_text, edit.edit_text,

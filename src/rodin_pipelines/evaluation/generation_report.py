@@ -193,16 +193,18 @@ def portrait_section(models: GenerationModels, avatars: list[HeldoutAvatar],
 def edit_section(models: GenerationModels, avatars: list[HeldoutAvatar], camera: Cameras,
                  rig: CameraRig, settings: BenchmarkSettings, report: GenerationReport) -> None:
     """"with red hair" on held-out avatars that are not red-haired, those whose hair shows first
-    (a hat or a shaved head hides the colour from the judge: their red is not counted)."""
+    (a hat or a shaved head hides the colour from the judge: their red is not counted). The
+    ``neighbours`` direction retrieves from the training avatars only (none of ``avatars``)."""
     red = list(HairColour).index(HairColour.RED)
     chosen = [a for a in avatars if a.attributes.hair_colour is not HairColour.RED]
     chosen = sorted(chosen, key=lambda a: not bool(shown_of([a.attributes])["hair_colour"]))
     chosen = chosen[: settings.edit.avatars]
     judged = shown_of([a.attributes for a in chosen])["hair_colour"]
     latents = torch.stack([a.latent for a in chosen])
+    bank = models.frontal_embeddings(excluding={a.avatar_id for a in avatars})
     before, after = edit_samples(models, latents, camera, rig, settings.render,
                                  settings.sampling, settings.edit, settings.prior_sampling,
-                                 settings.seed)
+                                 settings.seed, bank)
     red_after = int((after.predicted["hair_colour"] == red)[judged].sum())
     kept = int((after.predicted["clothing_colour"] == before.predicted["clothing_colour"]).sum())
     report.metrics.update(edit_avatars=float(len(chosen)), edit_hair_judged=float(judged.sum()),

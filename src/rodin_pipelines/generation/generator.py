@@ -9,9 +9,11 @@ given latents (the demo's edit of one of its own results, whose latent it kept).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_triplanes
@@ -54,6 +56,12 @@ class GenerationModels:
     avatar_embeddings: dict[str, Tensor]
     base_resolution: int
     fitted_resolution: int
+
+    def frontal_embeddings(self, excluding: Collection[str] = ()) -> Tensor:
+        """``(N, D)`` the stored avatars' frontal unit CLIP image embeddings, ``excluding`` ids
+        (the bank of the ``neighbours`` edit direction)."""
+        return torch.stack([views[0] for avatar_id, views in sorted(self.avatar_embeddings.items())
+                            if avatar_id not in excluding])
 
 
 def load_generation_models(embedding_prior: dict[str, Tensor],
@@ -120,7 +128,8 @@ def results_from_latents(models: GenerationModels, latents: Tensor, source: str,
     checked_folder_name(generate["name"], "generate.name")
     edit = generate["edit"]
     batches = latent_batches(models.clip, latents, edit if mode == "edit" else None,
-                             models.prior, models.prior_statistics, prior_sampling)
+                             models.prior, models.prior_statistics, prior_sampling,
+                             models.frontal_embeddings())
     size = render["views"]["image_size"]
     settings = SamplingSettings(**{**diffusion_sampling, **generate["sampling"]})
     rig = CameraRig(**render["camera_rig"])

@@ -13,11 +13,14 @@ from rodin_pipelines.models.clip_embeddings import embed_texts, embed_views
 from rodin_pipelines.models.clip_loader import LoadedClip
 from rodin_pipelines.models.latent_editing import edit_direction, edit_latent
 
-EDIT_DIRECTIONS = ("text", "prior", "renoise")
+EDIT_DIRECTIONS = ("text", "prior", "renoise", "neighbours")
 """How an edit moves a latent: along the CLIP text difference itself (DALL·E 2's text diff), along
 that difference carried into image-embedding space by the prior (the mean change of the prior's
-latents from the source to the edit text, over paired noise), or through the prior itself (the
-latent noised to the level ``strength`` and denoised given the edit text: SDEdit in e-space)."""
+latents from the source to the edit text, over paired noise), through the prior itself (the
+latent noised to the level ``strength`` and denoised given the edit text: SDEdit in e-space), or
+along the mean image embedding of the stored avatars the text difference scores highest minus
+the mean of all (an attribute vector found by CLIP retrieval: what the edit names is shared by
+the neighbours, everything else averages out)."""
 
 
 def prior_latents(prior: Denoiser, statistics: dict[str, Tensor], count: int,
@@ -59,15 +62,32 @@ def prior_edit_direction(prior: Denoiser, statistics: dict[str, Tensor], clip: L
     return difference / norm
 
 
+def neighbour_edit_direction(clip: LoadedClip, bank: Tensor, source_text: str, edit_text: str,
+                             neighbours: int = 16) -> Tensor:
+    """Unit direction ``(D,)``: the mean of the ``neighbours`` unit image embeddings of ``bank``
+    ``(N, D)`` that the CLIP text difference ``edit_text - source_text`` scores highest, minus
+    the mean of the whole bank."""
+    if not 0 < neighbours < bank.shape[0]:
+        raise ValueError(f"the neighbours direction needs 0 < neighbours < the {bank.shape[0]} "
+                         f"stored embeddings, got {neighbours}")
+    scores = bank @ edit_direction(clip, source_text, edit_text)
+    chosen = scores.topk(neighbours).indices
+    difference = bank[chosen].mean(0) - bank.mean(0)
+    return difference / difference.norm().clamp_min(1e-8)
+
+
 def edited_latents(clip: LoadedClip, latents: Tensor, source_text: str, edit_text: str,
                    strength: float, direction: str = "text", prior: Denoiser | None = None,
                    prior_statistics: dict[str, Tensor] | None = None,
                    prior_sampling: dict[str, Any] | None = None,
-                   direction_samples: int = 32) -> Tensor:
+                   direction_samples: int = 32, bank: Tensor | None = None) -> Tensor:
     """``latents`` ``(B, D)`` moved from ``source_text`` towards ``edit_text`` along a unit
     ``direction`` (one of :data:`EDIT_DIRECTIONS`; ``prior`` and ``renoise`` need the prior, its
     statistics and ``encoder.prior.sampling``; for ``renoise`` ``strength`` is the noise level in
-    (0, 1])."""
+    (0, 1]; ``neighbours`` needs ``bank``, stored unit image embeddings ``(N, D)``, and takes
+    ``direction_samples`` of them)."""
+    if direction == "neighbours" and bank is None:
+        raise ValueError("edit direction 'neighbours' needs the stored avatars' embeddings")
     if direction in ("prior", "renoise") and (prior is None or prior_statistics is None
                                               or prior_sampling is None):
         raise ValueError(f"edit direction '{direction}' needs the prior, its statistics and its "
@@ -81,6 +101,8 @@ def edited_latents(clip: LoadedClip, latents: Tensor, source_text: str, edit_tex
     elif direction == "prior":
         unit = prior_edit_direction(prior, prior_statistics, clip, source_text, edit_text,
                                     prior_sampling, direction_samples)
+    elif direction == "neighbours":
+        unit = neighbour_edit_direction(clip, bank, source_text, edit_text, direction_samples)
     else:
         raise ValueError(f"unknown edit direction '{direction}'; choose one of {EDIT_DIRECTIONS}")
     return edit_latent(latents, unit, strength)
@@ -88,11 +110,13 @@ def edited_latents(clip: LoadedClip, latents: Tensor, source_text: str, edit_tex
 
 def latent_batches(clip: LoadedClip, latents: Tensor, edit_settings: dict[str, Any] | None,
                    prior: Denoiser | None = None, prior_statistics: dict[str, Tensor] | None = None,
-                   prior_sampling: dict[str, Any] | None = None) -> dict[str, Tensor]:
+                   prior_sampling: dict[str, Any] | None = None, bank: Tensor | None = None
+                   ) -> dict[str, Tensor]:
     """The latents to sample, by the prefix of their results' names: ``{"": latents}``, or for an
     edit (``generate.edit``: ``source_text``, ``edit_text``, ``strength``, optional ``direction``
     and ``direction_samples``) the unedited and the edited latents side by side, so every result
-    has its unedited twin."""
+    has its unedited twin (``bank``: stored unit image embeddings ``(N, D)``, for the
+    ``neighbours`` direction)."""
     if edit_settings is None:
         return {"": latents}
     return {"unedited-": latents,
@@ -100,4 +124,4 @@ def latent_batches(clip: LoadedClip, latents: Tensor, edit_settings: dict[str, A
                                       edit_settings["edit_text"], edit_settings["strength"],
                                       edit_settings.get("direction", "text"), prior,
                                       prior_statistics, prior_sampling,
-                                      edit_settings.get("direction_samples", 32))}
+                                      edit_settings.get("direction_samples", 32), bank)}
