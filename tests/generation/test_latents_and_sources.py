@@ -17,6 +17,7 @@ from rodin_pipelines.diffusion.embedding_prior_sampling import renoise_embedding
 from rodin_pipelines.diffusion.schedule import NoiseSchedule, ScheduleSettings  # noqa: E402
 from rodin_pipelines.generation.latents import (  # noqa: E402
     edited_latents,
+    frontal_embeddings,
     latent_batches,
     neighbour_edit_direction,
     prior_edit_direction,
@@ -176,6 +177,15 @@ def test_the_neighbours_direction_keeps_what_the_retrieved_avatars_share() -> No
                        "neighbours")
     with pytest.raises(ValueError, match="0 < neighbours < the 8 stored embeddings"):
         neighbour_edit_direction(HAIR_CLIP, HAIR_BANK, "a person", "a person with red hair", 8)
+
+
+def test_the_bank_is_the_frontal_rows_in_id_order_without_the_excluded() -> None:
+    stored = {"b": torch.tensor([[2.0, 0.0], [9.0, 9.0]]), "a": torch.tensor([[1.0, 0.0]]),
+              "c": torch.tensor([[3.0, 0.0], [9.0, 9.0]])}
+    assert torch.equal(frontal_embeddings(stored), torch.tensor([[1.0, 0.0], [2.0, 0.0],
+                                                                 [3.0, 0.0]]))
+    assert torch.equal(frontal_embeddings(stored, excluding={"b"}),
+                       torch.tensor([[1.0, 0.0], [3.0, 0.0]]))
 
 
 def test_an_edit_samples_the_unedited_and_the_edited_latents_side_by_side() -> None:

@@ -37,7 +37,8 @@ from rodin_pipelines.triplane.normalisation import PlaneStatistics
 @dataclass
 class GenerationModels:
     """Everything a sample needs, loaded once: the cascade, the prior, the CLIP, the decoder,
-    and the judge (which no generation path uses)."""
+    the stored avatars' CLIP embeddings ``{id: (V, D)}``, and the judge (which no generation
+    path uses)."""
 
     base: Denoiser
     upsampler: Denoiser
@@ -50,6 +51,7 @@ class GenerationModels:
     channels: int
     base_resolution: int
     resolution: int
+    avatar_embeddings: dict[str, Tensor] = field(default_factory=dict)
 
 
 def with_judge(loaded: generator.GenerationModels, judge: AttributeJudge) -> GenerationModels:
@@ -61,7 +63,7 @@ def with_judge(loaded: generator.GenerationModels, judge: AttributeJudge) -> Gen
         prior_statistics=loaded.prior_statistics, clip=loaded.clip, decoder=loaded.decoder,
         plane_statistics=loaded.plane_statistics, judge=judge,
         channels=loaded.plane_statistics.channels, base_resolution=loaded.base_resolution,
-        resolution=loaded.fitted_resolution)
+        resolution=loaded.fitted_resolution, avatar_embeddings=loaded.avatar_embeddings)
 
 
 @dataclass(frozen=True)

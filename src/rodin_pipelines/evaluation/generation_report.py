@@ -33,6 +33,7 @@ from rodin_pipelines.evaluation.generation_fidelity import (SCORED_ATTRIBUTES,
                                                             shown_of)
 from rodin_pipelines.evaluation.generative_metrics import extract_features
 from rodin_pipelines.evaluation.image_features import ClipImageFeatures
+from rodin_pipelines.generation.latents import frontal_embeddings
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
 from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.rendering.cameras import Cameras
@@ -201,7 +202,7 @@ def edit_section(models: GenerationModels, avatars: list[HeldoutAvatar], camera:
     chosen = chosen[: settings.edit.avatars]
     judged = shown_of([a.attributes for a in chosen])["hair_colour"]
     latents = torch.stack([a.latent for a in chosen])
-    bank = models.frontal_embeddings(excluding={a.avatar_id for a in avatars})
+    bank = frontal_embeddings(models.avatar_embeddings, excluding={a.avatar_id for a in avatars})
     before, after = edit_samples(models, latents, camera, rig, settings.render,
                                  settings.sampling, settings.edit, settings.prior_sampling,
                                  settings.seed, bank)

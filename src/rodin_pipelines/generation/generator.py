@@ -9,18 +9,16 @@ given latents (the demo's edit of one of its own results, whose latent it kept).
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_triplanes
 from rodin_pipelines.diffusion.denoiser import Denoiser
 from rodin_pipelines.diffusion.networks import load_denoiser, load_prior
 from rodin_pipelines.folder_names import checked_folder_name
-from rodin_pipelines.generation.latents import latent_batches
+from rodin_pipelines.generation.latents import frontal_embeddings, latent_batches
 from rodin_pipelines.generation.outputs import GeneratedAvatar, realise, result_description
 from rodin_pipelines.generation.plane_refinement import RefinementSettings
 from rodin_pipelines.generation.portrait_refinement import refine_towards_portrait
@@ -56,12 +54,6 @@ class GenerationModels:
     avatar_embeddings: dict[str, Tensor]
     base_resolution: int
     fitted_resolution: int
-
-    def frontal_embeddings(self, excluding: Collection[str] = ()) -> Tensor:
-        """``(N, D)`` the stored avatars' frontal unit CLIP image embeddings, ``excluding`` ids
-        (the bank of the ``neighbours`` edit direction)."""
-        return torch.stack([views[0] for avatar_id, views in sorted(self.avatar_embeddings.items())
-                            if avatar_id not in excluding])
 
 
 def load_generation_models(embedding_prior: dict[str, Tensor],
@@ -129,7 +121,7 @@ def results_from_latents(models: GenerationModels, latents: Tensor, source: str,
     edit = generate["edit"]
     batches = latent_batches(models.clip, latents, edit if mode == "edit" else None,
                              models.prior, models.prior_statistics, prior_sampling,
-                             models.frontal_embeddings())
+                             frontal_embeddings(models.avatar_embeddings))
     size = render["views"]["image_size"]
     settings = SamplingSettings(**{**diffusion_sampling, **generate["sampling"]})
     rig = CameraRig(**render["camera_rig"])

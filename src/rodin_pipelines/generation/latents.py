@@ -3,8 +3,10 @@ an existing avatar, and a text edit of any of those (rodin-method §4)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from rodin_pipelines.diffusion.denoiser import Denoiser
@@ -62,6 +64,14 @@ def prior_edit_direction(prior: Denoiser, statistics: dict[str, Tensor], clip: L
     return difference / norm
 
 
+def frontal_embeddings(avatar_embeddings: dict[str, Tensor], excluding: Collection[str] = ()
+                       ) -> Tensor:
+    """``(N, D)``: the frontal rows of stored per-avatar embeddings ``{id: (V, D)}``, in id
+    order, ``excluding`` ids (the bank of the ``neighbours`` edit direction)."""
+    return torch.stack([views[0] for avatar_id, views in sorted(avatar_embeddings.items())
+                        if avatar_id not in excluding])
+
+
 def neighbour_edit_direction(clip: LoadedClip, bank: Tensor, source_text: str, edit_text: str,
                              neighbours: int = 16) -> Tensor:
     """Unit direction ``(D,)``: the mean of the ``neighbours`` unit image embeddings of ``bank``
@@ -69,7 +79,9 @@ def neighbour_edit_direction(clip: LoadedClip, bank: Tensor, source_text: str, e
     the mean of the whole bank."""
     if not 0 < neighbours < bank.shape[0]:
         raise ValueError(f"the neighbours direction needs 0 < neighbours < the {bank.shape[0]} "
-                         f"stored embeddings, got {neighbours}")
+                         f"stored embeddings, got {neighbours}: lower edit.direction_samples "
+                         "(best below the number of stored avatars that show the edited "
+                         "attribute) or choose another edit.direction")
     scores = bank @ edit_direction(clip, source_text, edit_text)
     chosen = scores.topk(neighbours).indices
     difference = bank[chosen].mean(0) - bank.mean(0)
