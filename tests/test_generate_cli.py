@@ -27,6 +27,8 @@ def test_edit_options_map_to_the_edit_block() -> None:
                                                  "strength": 0.5}}
     prior = overrides("edit", "--source", "avatar:avatar_000009", "--direction", "prior")
     assert prior["edit"] == {"source": "avatar:avatar_000009", "direction": "prior"}
+    guided = overrides("edit", "--source", "avatar:avatar_000009", "--guidance", "2.0")
+    assert "sampling" not in guided and guided["edit"]["sampling"] == {"guidance_scale": 2.0}
     with pytest.raises(SystemExit):
         parser().parse_args(["edit", "--direction", "sideways"])
     assert overrides("portrait", "astronaut") == {"mode": "portrait", "portrait": "astronaut"}

@@ -127,7 +127,7 @@ def runtime_parameters(args: argparse.Namespace) -> dict[str, Any]:
                 if v is not None}
     if args.steps is not None:
         sampling.update(base_steps=args.steps[0], upsampler_steps=args.steps[1])
-    if sampling:
+    if sampling and args.mode != "edit":
         generate["sampling"] = sampling
     source_text = args.source_text
     if source_text is None and args.source is None and source == "text":
@@ -137,6 +137,8 @@ def runtime_parameters(args: argparse.Namespace) -> dict[str, Any]:
                          ("edit_text", args.edit_text), ("strength", args.strength),
                          ("direction", args.direction))
             if v is not None}
+    if sampling and args.mode == "edit":  # an edit samples with generate.edit.sampling
+        edit["sampling"] = sampling
     if edit:
         generate["edit"] = edit
     return {"generate": generate}

@@ -52,6 +52,10 @@ def test_portrait_edit_and_random_blocks(parameters) -> None:
                        0.5, 7, 0)
     assert block["edit"]["refine"] == {**generate["edit"]["refine"], "steps": 7}
     assert block["edit"]["strength"] == 0.5 and block["count"] == 1
+    assert block["edit"]["sampling"] == generate["edit"]["sampling"]  # the configured edit's
+    again = edit_block(generate, "result:x-00", "a person", "a person with red hair", 1.0, 0, 3,
+                       sampling={"guidance_scale": 3.0, "base_steps": 20})
+    assert again["edit"]["sampling"] == {"guidance_scale": 3.0, "base_steps": 20}
 
 
 def test_a_result_name_is_new_and_a_plain_folder_name() -> None:

@@ -56,3 +56,18 @@ def test_a_description_says_what_made_the_result_and_only_what_applies() -> None
         "prompt": "a man with a hat", "portrait": None, "edit": None}
     edit = result_description({**generate, "mode": "edit"}, "portrait", 0, settings)
     assert (edit["portrait"], edit["edit"]) == ("me.png", {"edit_text": "red hair"})
+
+
+def test_an_edit_samples_with_its_own_guidance_and_other_modes_with_generate_s() -> None:
+    from rodin_pipelines.generation.generator import mode_sampling
+
+    diffusion = {"sampler": "ddim", "base_steps": 50, "upsampler_steps": 25,
+                 "guidance_scale": 1.0}
+    generate = {"mode": "text", "sampling": {"guidance_scale": 3.0, "base_steps": 20},
+                "edit": {"sampling": {"guidance_scale": 1.5}}}
+    text = mode_sampling(diffusion, generate)
+    assert (text.guidance_scale, text.base_steps, text.upsampler_steps) == (3.0, 20, 25)
+    edit = mode_sampling(diffusion, {**generate, "mode": "edit"})
+    assert (edit.guidance_scale, edit.base_steps) == (1.5, 20)
+    plain = mode_sampling(diffusion, {**generate, "mode": "edit", "edit": {}})
+    assert plain.guidance_scale == 3.0

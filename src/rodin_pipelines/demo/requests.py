@@ -91,16 +91,17 @@ def edit_block(generate: dict[str, Any], source: str | None, source_text: str,
                edit_text: str | None, strength: float, refine_steps: float, seed: int,
                sampling: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Edit tab: one avatar (``avatar:<id>`` or ``result:<name>``) moved from
-    ``source_text`` towards ``edit_text``, then refined for ``refine_steps``."""
+    ``source_text`` towards ``edit_text``, then refined for ``refine_steps``; ``sampling``
+    (a result's own, so its unedited twin is that result again) replaces ``edit.sampling``."""
     if not source:
         raise DemoInputError("Pick a training avatar or a result of this session to edit.")
     if not (edit_text or "").strip():
         raise DemoInputError(f"Type what the avatar should become, e.g. '{EDIT_EXAMPLE}'.")
     return with_overrides(generate, mode="edit", count=1, seed=int(seed),
-                          sampling=dict(sampling or {}),
                           edit={"source": source, "source_text": source_text,
                                 "edit_text": edit_text.strip(), "strength": float(strength),
-                                "refine": {"steps": int(refine_steps)}})
+                                "refine": {"steps": int(refine_steps)},
+                                **({"sampling": dict(sampling)} if sampling else {})})
 
 
 def fresh_result_name(prefix: str, mode: str, existing: set[str],

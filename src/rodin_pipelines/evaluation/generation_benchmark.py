@@ -9,7 +9,8 @@ figures, so they can be written to files and checked without the project's code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -86,6 +87,7 @@ class EditSettings:
     direction_samples: int = 32
     avatars: int = 16
     refine: RefinementSettings = field(default_factory=RefinementSettings)
+    sampling: dict[str, Any] = field(default_factory=dict)  # over the cascade's, for edits
 
 
 @dataclass
@@ -155,7 +157,9 @@ def edit_samples(models: GenerationModels, latents: Tensor, camera: Cameras, rig
                  ) -> tuple[Judged, Judged]:
     """Unedited and edited samples of latents ``(B, D)`` (same noise), as ``generate`` edit
     mode: the latent moved along the edit's direction, then refined towards the text (``bank``
-    ``(N, D)``: the embeddings the ``neighbours`` direction retrieves from)."""
+    ``(N, D)``: the embeddings the ``neighbours`` direction retrieves from); ``edit.sampling``
+    overrides ``settings`` for both."""
+    settings = replace(settings, **edit.sampling)
     unedited = latent_samples(models, latents, camera, render, settings, seed)
     moved = edited_latents(models.clip, latents, edit.source_text, edit.edit_text, edit.strength,
                            edit.direction, models.prior, models.prior_statistics,

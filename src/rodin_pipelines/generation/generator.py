@@ -107,6 +107,15 @@ def generate_results(models: GenerationModels, generate: dict[str, Any],
                                 portrait, progress, prior_sampling)
 
 
+def mode_sampling(diffusion_sampling: dict[str, Any], generate: dict[str, Any]
+                  ) -> SamplingSettings:
+    """The cascade's sampling for the ``generate`` block's mode: ``diffusion.sampling``, then
+    ``generate.sampling``, then for an edit ``generate.edit.sampling`` (edits want a lower
+    guidance than text: a strong guidance pulls the edited latent's other attributes along)."""
+    edit = generate["edit"].get("sampling", {}) if generate["mode"] == "edit" else {}
+    return SamplingSettings(**{**diffusion_sampling, **generate["sampling"], **edit})
+
+
 def results_from_latents(models: GenerationModels, latents: Tensor, source: str,
                          generate: dict[str, Any], render: dict[str, Any],
                          diffusion_sampling: dict[str, Any], portrait: Tensor | None = None,
@@ -119,11 +128,11 @@ def results_from_latents(models: GenerationModels, latents: Tensor, source: str,
     mode = generate["mode"]
     checked_folder_name(generate["name"], "generate.name")
     edit = generate["edit"]
-    batches = latent_batches(models.clip, latents, edit if mode == "edit" else None,
-                             models.prior, models.prior_statistics, prior_sampling,
-                             frontal_embeddings(models.avatar_embeddings))
+    batches = latent_batches(models.clip, latents, edit, models.prior, models.prior_statistics,
+                             prior_sampling, frontal_embeddings(models.avatar_embeddings)) \
+        if mode == "edit" else {"": latents}
     size = render["views"]["image_size"]
-    settings = SamplingSettings(**{**diffusion_sampling, **generate["sampling"]})
+    settings = mode_sampling(diffusion_sampling, generate)
     rig = CameraRig(**render["camera_rig"])
     views = azimuth_cameras(generate["view_azimuths_degrees"], rig.radius, rig.fov_x, size)
     render_settings = VolumeRenderSettings(**generate["render"])
