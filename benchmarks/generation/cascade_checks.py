@@ -19,7 +19,6 @@ results JSON goes to benchmarks/results/cascade_<mode>.json (or --out).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import tempfile
@@ -30,7 +29,7 @@ from typing import Any
 import torch
 import yaml
 
-from project_catalog import catalog_entries
+from project_catalog import benchmark_parser, catalog_entries
 
 from rodin_pipelines.evaluation.cascade_checks import cascade_fidelity, train_cascade
 from rodin_pipelines.training.diffusion_training import collect_triplane_examples
@@ -56,17 +55,14 @@ def apply_overrides(params: dict[str, Any], overrides: list[str]) -> dict[str, A
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("mode", choices=["memorise", "alone"])
-    parser.add_argument("--env", default="base")
     parser.add_argument("--avatars", type=int, default=None)
     parser.add_argument("--base-steps", type=int, default=None)
     parser.add_argument("--upsampler-steps", type=int, default=None)
     parser.add_argument("--heldout", type=int, default=24)
     parser.add_argument("--set", nargs="*", default=[], dest="overrides")
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     avatars = args.avatars if args.avatars is not None else (8 if args.mode == "memorise" else None)
     inputs = project_inputs(args.env)

@@ -23,7 +23,6 @@ JSON to benchmarks/results/fid_split.json (or --out), one entry per variant.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import replace
@@ -33,7 +32,7 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as vision
 
-from project_catalog import catalog_entries
+from project_catalog import benchmark_parser, catalog_entries
 
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
@@ -63,11 +62,8 @@ def blurred(low: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__, Path("benchmarks/results/fid_split.json"))
     parser.add_argument("variants")
-    parser.add_argument("--env", default="base")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/fid_split.json"))
     args = parser.parse_args()
     loaded, params = catalog_entries(
         args.env, ["triplanes", "avatars", "avatar_index", "attribute_judge", *MODEL_INPUTS])

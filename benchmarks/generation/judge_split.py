@@ -27,7 +27,6 @@ base model does not generalise from e, no gap says it has not learned the attrib
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import replace
@@ -36,7 +35,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from project_catalog import catalog_entries
+from project_catalog import benchmark_parser, catalog_entries
 
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
@@ -59,13 +58,10 @@ NAMES = ["triplanes", "avatar_embeddings", "avatar_index", "avatars", "attribute
 
 @torch.no_grad()
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env", default="base")
+    parser = benchmark_parser(__doc__, Path("benchmarks/results/judge_split.json"))
     parser.add_argument("--split", choices=["heldout", "train"], default="heldout")
     parser.add_argument("--avatars", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/judge_split.json"))
     parser.add_argument("--sheet", type=Path, default=None)
     parser.add_argument("--guidance", type=float, default=None,
                         help="classifier-free guidance scale (default: the evaluate stage's)")

@@ -25,7 +25,6 @@ Results merge into benchmarks/results/prior_renoise.json under NAME (e.g. the pa
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 from pathlib import Path
@@ -33,7 +32,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from project_catalog import catalog_entries
+from project_catalog import benchmark_parser, catalog_entries
 
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.denoiser import Condition
@@ -107,11 +106,8 @@ def prompt_diversity(prior, statistics, clip, sampling: dict) -> dict[str, float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__, Path("benchmarks/results/prior_renoise.json"))
     parser.add_argument("name")
-    parser.add_argument("--env", default="base")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/prior_renoise.json"))
     parser.add_argument("--prior", type=Path, default=None)
     parser.add_argument("--parameterisation", default=None)
     args = parser.parse_args()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,3 +17,13 @@ def catalog_entries(env: str, names: Iterable[str]) -> tuple[dict[str, Any], dic
     with KedroSession.create(env=env) as session:
         context = session.load_context()
         return {name: context.catalog.load(name) for name in names}, context.params
+
+
+def benchmark_parser(doc: str | None, out: Path | None = None) -> argparse.ArgumentParser:
+    """A benchmark's command line: its docstring as help, ``--env`` (the Kedro environment whose
+    models and parameters it reads) and ``--out`` (the JSON it writes; ``out`` by default)."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="base")
+    parser.add_argument("--out", type=Path, default=out)
+    return parser

@@ -8,7 +8,8 @@ trained models (issue 16).
 Each OVERRIDES is a JSON object merged into `evaluate.generation.edit.refine`, e.g.
 `hold='{"hold_below_height": -0.5}'`, with an `"edit"` object for the edit block itself
 (`latent='{"steps": 0, "edit": {"strength": 1.5}}'`), a `"sampling"` object for the cascade's
-sampling (`evaluate.generation.sampling`, e.g. `{"sampling": {"guidance_scale": 3}}`) and a
+sampling (`evaluate.generation.sampling`, e.g. `{"sampling": {"guidance_scale": 3}}`; the edit
+section samples with `evaluate.generation.edit.sampling` over it: `{"edit": {"sampling": {...}}}`) and a
 `"prior_sampling"` object for the prior's (`encoder.prior.sampling`); `default='{}'` runs the
 configured settings (what `kedro run --pipeline evaluate` measures). Run from the project root
 after `kedro run`: models, judge and held-out avatars come from the catalog, and the scoring is
@@ -20,7 +21,6 @@ benchmarks/results/<section>_variants.json (or --out).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import time
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from project_catalog import catalog_entries
+from project_catalog import benchmark_parser, catalog_entries
 
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.evaluation.generation_benchmark import with_judge
@@ -49,12 +49,9 @@ def on_white(rgba: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("variants", nargs="+")
     parser.add_argument("--section", choices=["edit", "text", "conditional"], default="edit")
-    parser.add_argument("--env", default="base")
-    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--sheets", type=Path, default=None)
     args = parser.parse_args()
     loaded, params = catalog_entries(args.env, NAMES)

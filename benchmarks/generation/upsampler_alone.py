@@ -14,7 +14,6 @@ benchmarks/results/upsampler_alone.json (or --out).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cascade_checks import apply_overrides, project_inputs  # noqa: E402
+from project_catalog import benchmark_parser  # noqa: E402
 
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_upsampler  # noqa: E402
 from rodin_pipelines.diffusion.conditioning_augmentation import (  # noqa: E402
@@ -41,12 +41,9 @@ from rodin_pipelines.triplane.normalisation import denormalise_planes  # noqa: E
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env", default="base")
+    parser = benchmark_parser(__doc__, Path("benchmarks/results/upsampler_alone.json"))
     parser.add_argument("--avatars", type=int, default=8)
     parser.add_argument("--set", nargs="*", default=[], dest="overrides")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/upsampler_alone.json"))
     args = parser.parse_args()
     inputs = project_inputs(args.env)
     params = apply_overrides(inputs["params"], args.overrides)
