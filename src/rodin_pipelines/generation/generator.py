@@ -127,10 +127,11 @@ def results_from_latents(models: GenerationModels, latents: Tensor, source: str,
     needs ``prior_sampling``, the ``encoder.prior.sampling`` block)."""
     mode = generate["mode"]
     checked_folder_name(generate["name"], "generate.name")
-    edit = generate["edit"]
+    edit = generate["edit"] if mode == "edit" else None
+    bank = (frontal_embeddings(models.avatar_embeddings)
+            if edit is not None and edit.get("direction") == "neighbours" else None)
     batches = latent_batches(models.clip, latents, edit, models.prior, models.prior_statistics,
-                             prior_sampling, frontal_embeddings(models.avatar_embeddings)) \
-        if mode == "edit" else {"": latents}
+                             prior_sampling, bank)
     size = render["views"]["image_size"]
     settings = mode_sampling(diffusion_sampling, generate)
     rig = CameraRig(**render["camera_rig"])
