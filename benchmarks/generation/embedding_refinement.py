@@ -1,0 +1,133 @@
+"""Conditional samples refined towards their own e in CLIP space (issue 16; measured, not adopted).
+
+    python benchmarks/generation/embedding_refinement.py NAME=SETTINGS [NAME=SETTINGS ...]
+        [--env base] [--out FILE] [--sheet PNG]
+
+Run from the project root after `kedro run`. The 24 held-out avatars' conditional cascade
+samples (same seed and sampling as the evaluate stage) are each refined by gradient descent on
+their renders so that the domain CLIP's embedding of a near-frontal view moves towards the e the
+sample was conditioned on (cosine), through the same anchored, coarse-grid plane offsets as the
+text-guided edit (`generation.plane_refinement`). Each SETTINGS is a JSON object of
+`RefinementSettings`, e.g. `o16='{"steps": 30, "learning_rate": 0.05, "anchor_weight": 0.1,
+"offset_resolution": 16, "views_per_step": 1, "azimuth_degrees": 20}'`. Per row: the judge's
+agreement with the true attributes on the frontal render (as `metrics/generation.json`'s
+`conditional_*`), the mean cosine of that render's CLIP embedding to e, and seconds. `--sheet`
+writes the frontal renders of the first 12 avatars, one row per variant (the cascade first).
+JSON to benchmarks/results/embedding_refinement.json (or --out).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import Tensor
+
+from project_catalog import benchmark_parser, catalog_entries
+
+from rodin_pipelines.avatars.splits import split_ids
+from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
+from rodin_pipelines.evaluation.generation_benchmark import judge_renders
+from rodin_pipelines.evaluation.generation_fidelity import (SCORED_ATTRIBUTES, attribute_agreement,
+                                                            codes_of, shown_of)
+from rodin_pipelines.evaluation.generation_report import frontal_camera_of, heldout_avatars
+from rodin_pipelines.generation.generator import MODEL_INPUTS, load_generation_models
+from rodin_pipelines.generation.plane_refinement import RefinementSettings, refine_planes
+from rodin_pipelines.generation.text_guided_refinement import (image_embeddings,
+                                                                random_front_cameras)
+from rodin_pipelines.models.clip_loader import LoadedClip
+from rodin_pipelines.rendering.camera_rig import CameraRig
+from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings, render_cameras
+from rodin_pipelines.triplane.decoder import TriplaneDecoder
+from rodin_pipelines.triplane.field import TriplaneField, render_triplanes
+from rodin_pipelines.triplane.layout import roll_in
+from rodin_pipelines.triplane.normalisation import denormalise_planes
+
+NAMES = ["avatar_embeddings", "avatar_index", "avatars", "attribute_judge", *MODEL_INPUTS]
+
+
+def refine_towards_embeddings(planes: Tensor, decoder: TriplaneDecoder, clip: LoadedClip,
+                              rig: CameraRig, render: VolumeRenderSettings, targets: Tensor,
+                              scale: Tensor, settings: RefinementSettings) -> Tensor:
+    """Tri-planes ``(B, 3, C, R, R)`` moved so that CLIP embeddings of their near-frontal
+    renders approach the unit ``targets`` ``(B, D)``."""
+    render = replace(render, empty_opacity=0.0, jitter=True)  # every ray keeps its gradient
+
+    def objective(changed: Tensor, generator: torch.Generator) -> Tensor:
+        cameras = random_front_cameras(rig, settings.views_per_step, settings.image_size,
+                                       settings.azimuth_degrees, generator)
+        loss = changed.new_zeros(())
+        for plane, target in zip(changed, targets):
+            colour, opacity = render_cameras(TriplaneField(plane, decoder), cameras, render)
+            loss = loss - (image_embeddings(clip, colour, opacity) @ target).mean() / len(changed)
+        return loss
+
+    return refine_planes(planes, scale, settings, objective, [decoder, clip.model],
+                         description="embedding refinement")
+
+
+@torch.no_grad()
+def main() -> None:
+    parser = benchmark_parser(__doc__, Path("benchmarks/results/embedding_refinement.json"))
+    parser.add_argument("variants", nargs="+", help="NAME=JSON RefinementSettings")
+    parser.add_argument("--sheet", type=Path, default=None)
+    args = parser.parse_args()
+    loaded, params = catalog_entries(args.env, NAMES)
+    started = time.perf_counter()
+    diffusion, generation = params["diffusion"], params["evaluate"]["generation"]
+    models = load_generation_models(*(loaded[name] for name in MODEL_INPUTS), params["encoder"],
+                                    diffusion, params["fit"])
+    statistics, embeddings = models.plane_statistics, loaded["avatar_embeddings"]
+    ids = split_ids(loaded["avatar_index"], "heldout", embeddings)[:24]
+    heldout = heldout_avatars(loaded["avatars"], ids, embeddings)
+    latents = torch.stack([a.latent for a in heldout])  # (24, D)
+    targets = latents / latents.norm(dim=1, keepdim=True)
+    settings = SamplingSettings(**{**diffusion["sampling"], **generation["sampling"]})
+    generator = torch.Generator().manual_seed(generation["seed"])
+    low = sample_base(models.base, latents, len(ids), statistics.channels,
+                      diffusion["base_resolution"], settings, generator)
+    high = sample_upsampler(models.upsampler, low, latents, params["fit"]["resolution"],
+                            settings, generator)
+    cascade = denormalise_planes(roll_in(high), statistics)
+    camera = frontal_camera_of(loaded["avatars"][ids[0]])
+    render = VolumeRenderSettings(**params["evaluate"]["render"])
+    rig = CameraRig(**params["render"]["camera_rig"])
+    attributes = [a.attributes for a in heldout]
+    truths = {name: codes_of(attributes, name) for name in SCORED_ATTRIBUTES}
+    shown = shown_of(attributes)
+    result: dict[str, object] = {"avatars": len(ids), "sampling": vars(settings)}
+    rows = []
+    variants = {"cascade": None, **dict(item.split("=", 1) for item in args.variants)}
+    for name, overrides in variants.items():
+        begun = time.perf_counter()
+        planes = cascade
+        if overrides is not None:
+            refine = RefinementSettings(**json.loads(overrides))
+            with torch.enable_grad():
+                planes = refine_towards_embeddings(cascade, models.decoder, models.clip, rig,
+                                                   render, targets, statistics.std, refine)
+        frontal = render_triplanes(planes, models.decoder, camera, render)[:, 0]  # (24, H, W, 4)
+        rows.append(torch.cat(list(frontal[:12]), dim=1))
+        embedded = image_embeddings(models.clip, frontal[..., :3] * frontal[..., 3:],
+                                    frontal[..., 3])
+        row = attribute_agreement(judge_renders(loaded["attribute_judge"], frontal), truths,
+                                  shown)
+        result[name] = {**row, "cosine_to_e": float((embedded * targets).sum(1).mean()),
+                        "settings": None if overrides is None else json.loads(overrides),
+                        "seconds": time.perf_counter() - begun}
+        print(name, json.dumps(result[name]), flush=True)
+    result["seconds"] = time.perf_counter() - started
+    if args.sheet is not None:
+        sheet = torch.cat(rows, dim=0)
+        rgb = sheet[..., :3] * sheet[..., 3:] + (1 - sheet[..., 3:])  # on white
+        Image.fromarray((rgb.clamp(0, 1) * 255).round().to(torch.uint8).numpy()).save(args.sheet)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
