@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from project_catalog import benchmark_parser, catalog_entries
+from project_catalog import benchmark_parser, generation_models
 
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
@@ -35,7 +35,6 @@ from rodin_pipelines.evaluation.generation_benchmark import judge_renders
 from rodin_pipelines.evaluation.generation_fidelity import (SCORED_ATTRIBUTES, attribute_agreement,
                                                             codes_of, shown_of)
 from rodin_pipelines.evaluation.generation_report import frontal_camera_of, heldout_avatars
-from rodin_pipelines.generation.generator import MODEL_INPUTS, load_generation_models
 from rodin_pipelines.generation.plane_refinement import RefinementSettings, refine_planes
 from rodin_pipelines.generation.text_guided_refinement import (image_embeddings,
                                                                 random_front_cameras)
@@ -47,7 +46,7 @@ from rodin_pipelines.triplane.field import TriplaneField, render_triplanes
 from rodin_pipelines.triplane.layout import roll_in
 from rodin_pipelines.triplane.normalisation import denormalise_planes
 
-NAMES = ["avatar_embeddings", "avatar_index", "avatars", "attribute_judge", *MODEL_INPUTS]
+NAMES = ["avatar_embeddings", "avatar_index", "avatars", "attribute_judge"]
 
 
 def refine_towards_embeddings(planes: Tensor, decoder: TriplaneDecoder, clip: LoadedClip,
@@ -76,11 +75,9 @@ def main() -> None:
     parser.add_argument("variants", nargs="+", help="NAME=JSON RefinementSettings")
     parser.add_argument("--sheet", type=Path, default=None)
     args = parser.parse_args()
-    loaded, params = catalog_entries(args.env, NAMES)
+    models, loaded, params = generation_models(args.env, NAMES)
     started = time.perf_counter()
     diffusion, generation = params["diffusion"], params["evaluate"]["generation"]
-    models = load_generation_models(*(loaded[name] for name in MODEL_INPUTS), params["encoder"],
-                                    diffusion, params["fit"])
     statistics, embeddings = models.plane_statistics, loaded["avatar_embeddings"]
     ids = split_ids(loaded["avatar_index"], "heldout", embeddings)[:24]
     heldout = heldout_avatars(loaded["avatars"], ids, embeddings)

@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from project_catalog import benchmark_parser, catalog_entries
+from project_catalog import benchmark_parser, generation_models
 
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
@@ -45,15 +45,13 @@ from rodin_pipelines.evaluation.generation_benchmark import judge_renders
 from rodin_pipelines.evaluation.generation_fidelity import (SCORED_ATTRIBUTES, attribute_agreement,
                                                             codes_of, shown_of)
 from rodin_pipelines.evaluation.generation_report import frontal_camera_of, heldout_avatars
-from rodin_pipelines.generation.generator import MODEL_INPUTS, load_generation_models
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet
 from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.triplane.layout import roll_in
 from rodin_pipelines.triplane.normalisation import denormalise_planes
 
-NAMES = ["triplanes", "avatar_embeddings", "avatar_index", "avatars", "attribute_judge",
-         *MODEL_INPUTS]
+NAMES = ["triplanes", "avatar_embeddings", "avatar_index", "avatars", "attribute_judge"]
 
 
 @torch.no_grad()
@@ -68,11 +66,9 @@ def main() -> None:
     parser.add_argument("--upsampler-guidance", type=float, default=None,
                         help="the upsampler's own guidance scale (default: as the base model's)")
     args = parser.parse_args()
-    loaded, params = catalog_entries(args.env, NAMES)
+    models, loaded, params = generation_models(args.env, NAMES)
     started = time.perf_counter()
     diffusion, generation = params["diffusion"], params["evaluate"]["generation"]
-    models = load_generation_models(*(loaded[name] for name in MODEL_INPUTS), params["encoder"],
-                                    diffusion, params["fit"])
     statistics = models.plane_statistics
     heldout_ids = split_ids(loaded["avatar_index"], args.split,
                             loaded["avatar_embeddings"])[:args.avatars]

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from project_catalog import benchmark_parser, catalog_entries
+from project_catalog import benchmark_parser, generation_models
 
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_upsampler
@@ -36,15 +36,13 @@ from rodin_pipelines.evaluation.generation_benchmark import judge_renders
 from rodin_pipelines.evaluation.generation_fidelity import (SCORED_ATTRIBUTES, attribute_agreement,
                                                             codes_of, shown_of)
 from rodin_pipelines.evaluation.generation_report import frontal_camera_of, heldout_avatars
-from rodin_pipelines.generation.generator import MODEL_INPUTS, load_generation_models
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet
 from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.triplane.layout import roll_in
 from rodin_pipelines.triplane.normalisation import denormalise_planes
 
-NAMES = ["triplanes", "avatar_embeddings", "avatar_index", "avatars", "attribute_judge",
-         *MODEL_INPUTS]
+NAMES = ["triplanes", "avatar_embeddings", "avatar_index", "avatars", "attribute_judge"]
 
 
 def ridge_predictions(train_e: Tensor, train_planes: Tensor, test_e: Tensor, ridge: float
@@ -63,11 +61,9 @@ def main() -> None:
     parser = benchmark_parser(__doc__, Path("benchmarks/results/linear_base.json"))
     parser.add_argument("--ridge", type=float, nargs="+", default=[1.0, 10.0, 100.0])
     args = parser.parse_args()
-    loaded, params = catalog_entries(args.env, NAMES)
+    models, loaded, params = generation_models(args.env, NAMES)
     started = time.perf_counter()
     diffusion, generation = params["diffusion"], params["evaluate"]["generation"]
-    models = load_generation_models(*(loaded[name] for name in MODEL_INPUTS), params["encoder"],
-                                    diffusion, params["fit"])
     statistics, embeddings = models.plane_statistics, loaded["avatar_embeddings"]
     train_ids = split_ids(loaded["avatar_index"], "train", embeddings)
     heldout_ids = split_ids(loaded["avatar_index"], "heldout", embeddings)[:24]

@@ -10,6 +10,9 @@ from typing import Any
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from rodin_pipelines.generation.generator import (MODEL_INPUTS, GenerationModels,
+                                                  load_generation_models)
+
 
 def catalog_entries(env: str, names: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The catalog's ``names`` loaded, and the parameters, of environment ``env``."""
@@ -27,3 +30,13 @@ def benchmark_parser(doc: str | None, out: Path | None = None) -> argparse.Argum
     parser.add_argument("--env", default="base")
     parser.add_argument("--out", type=Path, default=out)
     return parser
+
+
+def generation_models(env: str, names: Iterable[str]
+                      ) -> tuple[GenerationModels, dict[str, Any], dict[str, Any]]:
+    """The trained generation models of environment ``env``, the catalog's ``names`` beside
+    them (loaded) and the parameters."""
+    loaded, params = catalog_entries(env, [*names, *MODEL_INPUTS])
+    models = load_generation_models(*(loaded[name] for name in MODEL_INPUTS), params["encoder"],
+                                    params["diffusion"], params["fit"])
+    return models, loaded, params

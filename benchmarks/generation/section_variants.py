@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from project_catalog import benchmark_parser, catalog_entries
+from project_catalog import benchmark_parser, generation_models
 
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.evaluation.generation_benchmark import with_judge
@@ -37,10 +37,9 @@ from rodin_pipelines.evaluation.generation_report import (BenchmarkSettings, Gen
                                                           conditional_section, edit_section,
                                                           frontal_camera_of, heldout_avatars,
                                                           text_section)
-from rodin_pipelines.generation.generator import MODEL_INPUTS, load_generation_models
 from rodin_pipelines.rendering.camera_rig import CameraRig
 
-NAMES = ["avatars", "avatar_index", "attribute_judge", *MODEL_INPUTS]
+NAMES = ["avatars", "avatar_index", "attribute_judge"]
 
 
 def on_white(rgba: np.ndarray) -> np.ndarray:
@@ -54,10 +53,8 @@ def main() -> None:
     parser.add_argument("--section", choices=["edit", "text", "conditional"], default="edit")
     parser.add_argument("--sheets", type=Path, default=None)
     args = parser.parse_args()
-    loaded, params = catalog_entries(args.env, NAMES)
-    models = with_judge(load_generation_models(*(loaded[name] for name in MODEL_INPUTS),
-                                               params["encoder"], params["diffusion"],
-                                               params["fit"]), loaded["attribute_judge"])
+    models, loaded, params = generation_models(args.env, NAMES)
+    models = with_judge(models, loaded["attribute_judge"])
     ids = split_ids(loaded["avatar_index"], "heldout", loaded["avatar_embeddings"])
     avatars = heldout_avatars(loaded["avatars"], ids, loaded["avatar_embeddings"])
     camera = frontal_camera_of(loaded["avatars"][ids[0]])
