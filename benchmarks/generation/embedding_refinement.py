@@ -30,11 +30,10 @@ from torch import Tensor
 from project_catalog import benchmark_parser, generation_models
 
 from rodin_pipelines.avatars.splits import split_ids
-from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sample_upsampler
-from rodin_pipelines.evaluation.generation_benchmark import judge_renders
-from rodin_pipelines.evaluation.generation_fidelity import (SCORED_ATTRIBUTES, attribute_agreement,
-                                                            codes_of, shown_of)
-from rodin_pipelines.evaluation.generation_report import frontal_camera_of, heldout_avatars
+from rodin_pipelines.diffusion.cascade import SamplingSettings
+from rodin_pipelines.evaluation.generation_benchmark import cascade, judged, with_judge
+from rodin_pipelines.evaluation.generation_report import (agreement_with, frontal_camera_of,
+                                                          heldout_avatars)
 from rodin_pipelines.generation.plane_refinement import RefinementSettings, refine_planes
 from rodin_pipelines.generation.text_guided_refinement import (image_embeddings,
                                                                 random_front_cameras)
@@ -42,9 +41,7 @@ from rodin_pipelines.models.clip_loader import LoadedClip
 from rodin_pipelines.rendering.camera_rig import CameraRig
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings, render_cameras
 from rodin_pipelines.triplane.decoder import TriplaneDecoder
-from rodin_pipelines.triplane.field import TriplaneField, render_triplanes
-from rodin_pipelines.triplane.layout import roll_in
-from rodin_pipelines.triplane.normalisation import denormalise_planes
+from rodin_pipelines.triplane.field import TriplaneField
 
 NAMES = ["avatar_embeddings", "avatar_index", "avatars", "attribute_judge"]
 
@@ -76,43 +73,37 @@ def main() -> None:
     parser.add_argument("--sheet", type=Path, default=None)
     args = parser.parse_args()
     models, loaded, params = generation_models(args.env, NAMES)
+    models = with_judge(models, loaded["attribute_judge"])
     started = time.perf_counter()
-    diffusion, generation = params["diffusion"], params["evaluate"]["generation"]
-    statistics, embeddings = models.plane_statistics, loaded["avatar_embeddings"]
+    generation = params["evaluate"]["generation"]
+    embeddings = loaded["avatar_embeddings"]
     ids = split_ids(loaded["avatar_index"], "heldout", embeddings)[:24]
     heldout = heldout_avatars(loaded["avatars"], ids, embeddings)
     latents = torch.stack([a.latent for a in heldout])  # (24, D)
     targets = latents / latents.norm(dim=1, keepdim=True)
-    settings = SamplingSettings(**{**diffusion["sampling"], **generation["sampling"]})
-    generator = torch.Generator().manual_seed(generation["seed"])
-    low = sample_base(models.base, latents, len(ids), statistics.channels,
-                      diffusion["base_resolution"], settings, generator)
-    high = sample_upsampler(models.upsampler, low, latents, params["fit"]["resolution"],
-                            settings, generator)
-    cascade = denormalise_planes(roll_in(high), statistics)
+    settings = SamplingSettings(**{**params["diffusion"]["sampling"], **generation["sampling"]})
+    samples = cascade(models, latents, settings, generation["seed"])  # as the evaluate stage's
     camera = frontal_camera_of(loaded["avatars"][ids[0]])
     render = VolumeRenderSettings(**params["evaluate"]["render"])
     rig = CameraRig(**params["render"]["camera_rig"])
-    attributes = [a.attributes for a in heldout]
-    truths = {name: codes_of(attributes, name) for name in SCORED_ATTRIBUTES}
-    shown = shown_of(attributes)
     result: dict[str, object] = {"avatars": len(ids), "sampling": vars(settings)}
     rows = []
     variants = {"cascade": None, **dict(item.split("=", 1) for item in args.variants)}
     for name, overrides in variants.items():
         begun = time.perf_counter()
-        planes = cascade
+        planes = samples
         if overrides is not None:
             refine = RefinementSettings(**json.loads(overrides))
             with torch.enable_grad():
-                planes = refine_towards_embeddings(cascade, models.decoder, models.clip, rig,
-                                                   render, targets, statistics.std, refine)
-        frontal = render_triplanes(planes, models.decoder, camera, render)[:, 0]  # (24, H, W, 4)
+                planes = refine_towards_embeddings(samples, models.decoder, models.clip, rig,
+                                                   render, targets, models.plane_statistics.std,
+                                                   refine)
+        scored = judged(models, planes, camera, render)
+        frontal = scored.frontal  # (24, H, W, 4)
         rows.append(torch.cat(list(frontal[:12]), dim=1))
         embedded = image_embeddings(models.clip, frontal[..., :3] * frontal[..., 3:],
                                     frontal[..., 3])
-        row = attribute_agreement(judge_renders(loaded["attribute_judge"], frontal), truths,
-                                  shown)
+        row = agreement_with(heldout, scored.predicted)
         result[name] = {**row, "cosine_to_e": float((embedded * targets).sum(1).mean()),
                         "settings": None if overrides is None else json.loads(overrides),
                         "seconds": time.perf_counter() - begun}

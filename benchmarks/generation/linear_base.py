@@ -32,13 +32,11 @@ from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_upsampler
 from rodin_pipelines.diffusion.conditioning_augmentation import (downsample_rolled_out,
                                                                    upsampler_context)
-from rodin_pipelines.evaluation.generation_benchmark import judge_renders
-from rodin_pipelines.evaluation.generation_fidelity import (SCORED_ATTRIBUTES, attribute_agreement,
-                                                            codes_of, shown_of)
-from rodin_pipelines.evaluation.generation_report import frontal_camera_of, heldout_avatars
+from rodin_pipelines.evaluation.generation_benchmark import judged, with_judge
+from rodin_pipelines.evaluation.generation_report import (agreement_with, frontal_camera_of,
+                                                          heldout_avatars)
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet
-from rodin_pipelines.triplane.field import render_triplanes
 from rodin_pipelines.triplane.layout import roll_in
 from rodin_pipelines.triplane.normalisation import denormalise_planes
 
@@ -62,6 +60,7 @@ def main() -> None:
     parser.add_argument("--ridge", type=float, nargs="+", default=[1.0, 10.0, 100.0])
     args = parser.parse_args()
     models, loaded, params = generation_models(args.env, NAMES)
+    models = with_judge(models, loaded["attribute_judge"])
     started = time.perf_counter()
     diffusion, generation = params["diffusion"], params["evaluate"]["generation"]
     statistics, embeddings = models.plane_statistics, loaded["avatar_embeddings"]
@@ -80,9 +79,6 @@ def main() -> None:
     camera = frontal_camera_of(loaded["avatars"][heldout_ids[0]])
     render = VolumeRenderSettings(**params["evaluate"]["render"])
     settings = SamplingSettings(**{**diffusion["sampling"], **generation["sampling"]})
-    attributes = [a.attributes for a in heldout]
-    truths = {name: codes_of(attributes, name) for name in SCORED_ATTRIBUTES}
-    shown = shown_of(attributes)
     resolution = params["fit"]["resolution"]
     result: dict[str, object] = {"train_avatars": len(train_ids), "heldout_avatars": 24,
                                  "sampling": vars(settings)}
@@ -96,9 +92,7 @@ def main() -> None:
                                                   settings, generator)}
         for name, planes in variants.items():
             planes = denormalise_planes(roll_in(planes), statistics)
-            frontal = render_triplanes(planes, models.decoder, camera, render)[:, 0]
-            row = attribute_agreement(judge_renders(loaded["attribute_judge"], frontal),
-                                      truths, shown)
+            row = agreement_with(heldout, judged(models, planes, camera, render).predicted)
             result[f"ridge{ridge:g}_{name}"] = {**row, "rel_mse_low": relative}
             print(f"ridge{ridge:g}_{name}", json.dumps(result[f"ridge{ridge:g}_{name}"]))
     result["seconds"] = time.perf_counter() - started
