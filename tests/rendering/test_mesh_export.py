@@ -9,12 +9,14 @@ import trimesh
 
 from rodin_pipelines.avatars.attributes import sample_attributes
 from rodin_pipelines.avatars.scene import SceneSettings, bake_avatar_scene
+from rodin_pipelines.evaluation.floaters import largest_component_share
 from rodin_pipelines.rendering.mesh_export import (
     density_grid_from_field,
     density_threshold_from_opacity,
     mesh_from_field,
     write_mesh,
 )
+from rodin_pipelines.triplane.sampling import sample_triplane
 
 RESOLUTION = 64
 VOXEL = 2.0 / (RESOLUTION - 1)
@@ -104,6 +106,23 @@ def test_field_cut_by_the_cube_is_capped_on_its_faces():
     assert mesh.is_watertight
     np.testing.assert_allclose(mesh.bounds, [[-1, -1, -1], [1, 1, 1]])
     assert mesh.volume == pytest.approx(8.0, rel=1e-6)
+
+
+def test_a_triplane_of_empty_code_adds_nothing_on_the_cube_faces():
+    # A decoder that is empty only at its learned empty code (as the shared decoder is): the
+    # cube's faces must read that code, or each face grows a sliver apart from the head.
+    empty_code = torch.full((3, 4, 8, 8), 1.0)
+    head = ellipsoid_field((0.0, 0.0, 0.0), (0.4, 0.5, 0.4))
+
+    def triplane_and_head(points):
+        features = sample_triplane(empty_code, points)  # (P, 4)
+        strangeness = (features - 1.0).abs().amax(dim=-1)  # 0 at the empty code
+        head_density, colour = head(points)
+        return head_density + 100.0 * torch.relu(strangeness - 0.2), colour
+
+    mesh = mesh_from_field(triplane_and_head, resolution=RESOLUTION)
+    assert largest_component_share(mesh) == 1.0
+    assert np.abs(mesh.bounds).max() < 0.55
 
 
 def test_empty_field_raises():

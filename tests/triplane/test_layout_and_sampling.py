@@ -41,14 +41,27 @@ def test_all_three_planes_are_read():
     assert torch.allclose(features, torch.full((50, 3), 1 / 3), atol=1e-6)
 
 
-def test_outside_the_cube_reads_zero_and_batches_match_single_calls():
+def test_batches_match_single_calls():
     planes = torch.randn(2, 3, 4, R, R)
     points = torch.rand(2, 20, 3) * 2 - 1
     batched = sample_triplane(planes, points)
     for b in range(2):
         assert torch.allclose(batched[b], sample_triplane(planes[b], points[b]), atol=1e-6)
-    far = sample_triplane(planes[0], torch.tensor([[3.0, 3.0, 3.0]]))
-    assert torch.equal(far, torch.zeros(1, 4))
+
+
+def test_the_cube_faces_read_whole_edge_texels_not_half_of_them():
+    # A field constant on every plane must be the same constant up to the faces and corners of
+    # the cube; zero padding gave 2/3 of it on a face and 1/3 at a corner (the face slivers).
+    planes = torch.full((3, 2, R, R), 0.7)
+    on_faces = torch.tensor([[1.0, 0.0, 0.0], [0.0, -1.0, 0.3], [0.2, 0.1, 1.0],
+                             [1.0, 1.0, 1.0], [-1.0, -1.0, 1.0], [3.0, 3.0, 3.0]])
+    assert torch.allclose(sample_triplane(planes, on_faces), torch.full((6, 2), 0.7))
+    # Between the outermost texel centre and the face a plane holds its edge texel's value.
+    planes = torch.zeros(3, 1, R, R)
+    planes[0, 0, 3, R - 1] = 1.0  # xy plane: row 3, last column (x near +1)
+    centre_x, centre_y = texel_centre(3, R - 1, R)
+    beyond = torch.tensor([[x, centre_y, 0.0] for x in (centre_x, (centre_x + 1) / 2, 1.0)])
+    assert torch.allclose(sample_triplane(planes, beyond)[:, 0], torch.full((3,), 1 / 3))
 
 
 def test_roll_out_places_planes_side_by_side_and_roll_in_inverts_it():
