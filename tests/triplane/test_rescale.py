@@ -2,7 +2,7 @@
 
 import torch
 
-from rodin_pipelines.triplane.rescale import down_up_sample, resize_planes, with_relative_noise
+from rodin_pipelines.triplane.rescale import down_up_sample, resize_planes
 
 
 def test_area_shrinking_averages_each_two_by_two_block_of_its_own_plane():
@@ -31,11 +31,3 @@ def test_down_up_sample_goes_through_the_low_resolution_and_back():
     assert torch.equal(degraded, expected)
     # A 4×4 average brought back is smooth: less variance than the original.
     assert degraded.var() < planes.var()
-
-
-def test_relative_noise_scales_with_each_channel_and_zero_adds_none():
-    planes = torch.randn(4, 3, 2, 16, 16) * torch.tensor([0.1, 5.0])[None, None, :, None, None]
-    assert with_relative_noise(planes, 0.0) is planes
-    noise = with_relative_noise(planes, 0.5, torch.Generator().manual_seed(0)) - planes
-    per_channel = noise.std(dim=(0, 1, 3, 4))  # 0.5 x (0.1, 5.0), within sampling error
-    assert torch.allclose(per_channel, torch.tensor([0.05, 2.5]), rtol=0.05)

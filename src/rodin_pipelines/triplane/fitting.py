@@ -28,7 +28,7 @@ from rodin_pipelines.triplane.decoder import DecoderConfig, TriplaneDecoder
 from rodin_pipelines.triplane.field import BatchedTriplaneField
 from rodin_pipelines.triplane.sampling import sample_triplane
 from rodin_pipelines.triplane.regularisers import l2_magnitude, total_variation
-from rodin_pipelines.triplane.rescale import randomly_rescaled, with_relative_noise
+from rodin_pipelines.triplane.rescale import randomly_rescaled
 from rodin_pipelines.triplane.supervision import FitTarget, random_point_batch, random_ray_batch
 
 ProgressCallback = Callable[[int, dict[str, float]], None]
@@ -61,8 +61,6 @@ class FitSettings:
         tv_weight / l2_weight: regularisers on the planes (RodinHD: 1e-2 and 1e-4).
         rescale_probability: chance per step of decoding through ``rescale_resolution``.
         rescale_resolution: low resolution of random scaling (e.g. R / 4).
-        plane_noise: Gaussian noise added to the planes before decoding, relative to each
-            channel's std (0: none); a decoder trained with it reads near-by codes alike.
         plane_learning_rate / decoder_learning_rate: Adam step sizes.
         init_scale: standard deviation of the initial plane features.
         density_step: length used to turn 3D densities into comparable opacities.
@@ -80,7 +78,6 @@ class FitSettings:
     l2_weight: float = 1e-4
     rescale_probability: float = 0.25
     rescale_resolution: int = 16
-    plane_noise: float = 0.0
     plane_learning_rate: float = 0.03
     decoder_learning_rate: float = 3e-3
     init_scale: float = 0.05
@@ -110,7 +107,6 @@ def fit_losses(planes: Tensor, decoder: TriplaneDecoder, targets: list[FitTarget
     """
     decoded = randomly_rescaled(planes, settings.rescale_probability,
                                 settings.rescale_resolution, generator)
-    decoded = with_relative_noise(decoded, settings.plane_noise, generator)
     field = BatchedTriplaneField(decoded, decoder)
     batch = len(targets)
     per_avatar = planes.new_zeros(batch)

@@ -46,18 +46,4 @@ def randomly_rescaled(planes: Tensor, probability: float, low_resolution: int,
     return down_up_sample(planes, low_resolution) if draw < probability else planes
 
 
-def with_relative_noise(planes: Tensor, relative_std: float,
-                        generator: torch.Generator | None = None) -> Tensor:
-    """``planes`` ``(B, 3, C, R, R)`` plus Gaussian noise of ``relative_std`` times each
-    channel's standard deviation over the batch (detached, so the noise does not push the planes
-    to grow): the decoder learns to read codes near the fitted ones alike, as it must read a
-    diffusion model's slightly wrong planes. ``relative_std`` 0 returns ``planes`` itself."""
-    if relative_std <= 0:
-        return planes
-    scale = planes.detach().std(dim=(0, 1, 3, 4), keepdim=True)  # (1, 1, C, 1, 1)
-    noise = torch.randn(planes.shape, generator=generator, dtype=planes.dtype)
-    return planes + relative_std * scale * noise.to(planes.device)
-
-
-__all__ = ["PLANE_COUNT", "down_up_sample", "randomly_rescaled", "resize_planes",
-           "with_relative_noise"]
+__all__ = ["PLANE_COUNT", "down_up_sample", "randomly_rescaled", "resize_planes"]
