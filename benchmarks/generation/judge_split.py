@@ -1,7 +1,8 @@
 """Where does the cascade lose an attribute? The independent judge on each half alone (issue 16).
 
     python benchmarks/generation/judge_split.py [--env base] [--split heldout|train]
-        [--avatars 24] [--repeats 1] [--guidance G] [--upsampler-guidance G] [--out FILE] [--sheet PNG]
+        [--avatars 24] [--repeats 1] [--guidance G] [--upsampler-guidance G]
+        [--low-resolutions 24 32] [--out FILE] [--sheet PNG]
 
 Run from the project root after `kedro run` (or `--pipelines render,fit,encoder,diffusion` then
 `--pipeline evaluate`): it reads the stage's trained base and upsampler, the evaluate stage's
@@ -22,7 +23,13 @@ benchmarks/results/judge_split.json (or --out). `--split train` scores the first
 training avatars instead (the models saw their tri-planes): a gap between the two splits says the
 base model does not generalise from e, no gap says it has not learned the attribute at all.
 `--repeats R` draws R samples per avatar (R x 24 judged: less noise than
-24 binary outcomes, whose agreement moves by 0.04 per sample). `--sheet` writes the five frontal renders of the first 12 avatars as rows of one PNG.
+24 binary outcomes, whose agreement moves by 0.04 per sample). `--sheet` writes each row's
+frontal renders of the first 12 avatars as the rows of one PNG.
+`--low-resolutions` adds `truth_low_bilinear_<r>` rows: the fitted tri-plane area-downsampled to
+r² instead of the base resolution (what a perfect base model at r² would keep). Every row also
+splits the glasses verdict (`glasses_confusion`): the share of avatars without glasses the judge
+sees glasses on (`false_glasses`), and of avatars with glasses it sees none on (`missed_glasses`),
+so a low glasses agreement says whether samples lose glasses or grow them.
 """
 
 from __future__ import annotations
@@ -42,9 +49,9 @@ from rodin_pipelines.diffusion.cascade import SamplingSettings, sample_base, sam
 from rodin_pipelines.diffusion.conditioning_augmentation import (downsample_rolled_out,
                                                                    upsampler_context)
 from rodin_pipelines.evaluation.generation_benchmark import judge_renders
-from rodin_pipelines.evaluation.generation_fidelity import (SCORED_ATTRIBUTES, attribute_agreement,
-                                                            codes_of, shown_of)
-from rodin_pipelines.evaluation.generation_report import frontal_camera_of, heldout_avatars
+from rodin_pipelines.evaluation.generation_fidelity import presence
+from rodin_pipelines.evaluation.generation_report import (agreement_with, frontal_camera_of,
+                                                          heldout_avatars, truths_of)
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.training.triplane_diffusion_data import TriplaneDiffusionSet
 from rodin_pipelines.triplane.field import render_triplanes
@@ -52,6 +59,15 @@ from rodin_pipelines.triplane.layout import roll_in
 from rodin_pipelines.triplane.normalisation import denormalise_planes
 
 NAMES = ["triplanes", "avatar_embeddings", "avatar_index", "avatars", "attribute_judge"]
+
+
+def glasses_confusion(predicted: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
+    """Shares of glasses codes ``(B,)`` judged present on avatars without them, and absent on
+    avatars with them (NaN where the split has none of a kind)."""
+    seen, worn = presence(predicted, "glasses"), presence(truth, "glasses")
+    share = (lambda rows: float(rows.float().mean()) if len(rows) else float("nan"))
+    return {"false_glasses": share(seen[~worn]), "missed_glasses": share(~seen[worn]),
+            "avatars_with_glasses": int(worn.sum())}
 
 
 @torch.no_grad()
@@ -65,6 +81,8 @@ def main() -> None:
                         help="classifier-free guidance scale (default: the evaluate stage's)")
     parser.add_argument("--upsampler-guidance", type=float, default=None,
                         help="the upsampler's own guidance scale (default: as the base model's)")
+    parser.add_argument("--low-resolutions", type=int, nargs="*", default=[],
+                        help="more resolutions of the downsampled truth, upsampled bilinearly")
     args = parser.parse_args()
     models, loaded, params = generation_models(args.env, NAMES)
     started = time.perf_counter()
@@ -99,11 +117,12 @@ def main() -> None:
         "upsampler_on_truth_low": on_truth,
         "base_bilinear": upsampler_context(low, resolution),
         "cascade": high,
+        **{f"truth_low_bilinear_{r}":
+           upsampler_context(downsample_rolled_out(rolled, r), resolution)
+           for r in args.low_resolutions},
     }
     render = VolumeRenderSettings(**params["evaluate"]["render"])
-    attributes = [a.attributes for a in heldout]
-    truths = {name: codes_of(attributes, name) for name in SCORED_ATTRIBUTES}
-    shown = shown_of(attributes)
+    glasses_worn = truths_of(heldout)["glasses"]
     result: dict[str, object] = {"split": args.split, "avatars": len(heldout_ids),
                                  "repeats": args.repeats,
                                  "seed": generation["seed"], "sampling": vars(settings)}
@@ -113,12 +132,13 @@ def main() -> None:
             planes = denormalise_planes(roll_in(planes), statistics)
         frontal = render_triplanes(planes, models.decoder, camera, render)[:, 0]
         rows.append(torch.cat(list(frontal[:12]), dim=1))  # (H, 12 W, 4)
-        result[name] = attribute_agreement(judge_renders(loaded["attribute_judge"], frontal),
-                                           truths, shown)
+        predicted = judge_renders(loaded["attribute_judge"], frontal)
+        result[name] = {**agreement_with(heldout, predicted),
+                        "glasses_confusion": glasses_confusion(predicted["glasses"], glasses_worn)}
         print(name, json.dumps(result[name]))
     result["seconds"] = time.perf_counter() - started
     if args.sheet is not None:
-        sheet = torch.cat(rows, dim=0)  # five rows, in the order of `variants`
+        sheet = torch.cat(rows, dim=0)  # one row per variant, in the order of `variants`
         rgb = sheet[..., :3] * sheet[..., 3:] + (1 - sheet[..., 3:])  # on white
         Image.fromarray((rgb.clamp(0, 1) * 255).round().to(torch.uint8).numpy()).save(args.sheet)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +85,30 @@ def test_the_training_loss_falls_on_a_tiny_set() -> None:
     live = [p for p in system.network.parameters()]
     assert any(not torch.equal(a, b) for a, b in zip(ema, live))  # EMA lags the live weights
 
+
+
+class LearningRates(pl.Callback):
+    """The optimiser's learning rate before every training step."""
+
+    def __init__(self) -> None:
+        self.seen: list[float] = []
+
+    def on_train_batch_start(self, trainer, module, batch, batch_index) -> None:
+        self.seen.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+def test_a_configured_lr_schedule_is_stepped_every_training_step() -> None:
+    torch.manual_seed(0)
+    schedule = {"_target_": "torch.optim.lr_scheduler.CosineAnnealingLR", "_partial_": True,
+                "T_max": 10, "eta_min": 1e-4}
+    system, rates = tiny_system(lr_schedule=schedule), LearningRates()
+    trainer = quiet_trainer(10)
+    trainer.callbacks.append(rates)
+    trainer.fit(system, step_loader(SmoothTriplanes(), 4, 10))
+    # cosine from 2e-3 to 1e-4 over 10 steps: lr_k = 1e-4 + 0.5 (2e-3 - 1e-4)(1 + cos(pi k / 10))
+    expected = [1e-4 + 0.5 * 1.9e-3 * (1 + math.cos(math.pi * k / 10)) for k in range(10)]
+    assert rates.seen == pytest.approx(expected, rel=1e-6)
+    assert tiny_system().configure_optimizers().param_groups[0]["lr"] == 2e-3  # none: constant
 
 class PoisonedSteps(SmoothTriplanes):
     """NaN data at chosen draws (the loader draws ``batch`` items per step)."""

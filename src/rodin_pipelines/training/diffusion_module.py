@@ -50,6 +50,9 @@ class DiffusionSystem(pl.LightningModule):
         optimiser: ``_target_`` block with ``_partial_: true`` (the optimiser class and its
             arguments but the parameters), e.g. ``torch.optim.AdamW`` with ``lr`` and
             ``weight_decay``; plain data, so checkpoints keep loading with ``weights_only``.
+        lr_schedule: ``None`` (a constant learning rate) or a ``_target_`` block with
+            ``_partial_: true`` of a ``torch.optim.lr_scheduler`` class but the optimiser, e.g.
+            ``CosineAnnealingLR`` with ``T_max`` the run's steps; stepped every training step.
         ema_decay: per-step EMA decay.
         max_nonfinite_steps: this many non-finite steps in a row stop the run.
         channels_last: train 4D inputs in channels-last memory format (GPU speed).
@@ -68,7 +71,8 @@ class DiffusionSystem(pl.LightningModule):
     def __init__(self, network: dict[str, Any], schedule: dict[str, Any],
                  parameterisation: str = "eps", condition_dropout: float = 0.2,
                  latent_noise: float = 0.0,
-                 optimiser: Mapping[str, Any] = DEFAULT_OPTIMISER, ema_decay: float = 0.999,
+                 optimiser: Mapping[str, Any] = DEFAULT_OPTIMISER,
+                 lr_schedule: Mapping[str, Any] | None = None, ema_decay: float = 0.999,
                  max_nonfinite_steps: int = 5, channels_last: bool = False,
                  compile: bool = False,
                  auxiliary_loss: nn.Module | None = None, auxiliary_weight: float = 0.0,
@@ -163,8 +167,13 @@ class DiffusionSystem(pl.LightningModule):
             for ema, live in zip(self.ema_network.buffers(), self.network.buffers()):
                 ema.copy_(live)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return build_from_config(self.hparams.optimiser)(self.network.parameters())
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, Any]:
+        optimiser = build_from_config(self.hparams.optimiser)(self.network.parameters())
+        if self.hparams.lr_schedule is None:
+            return optimiser
+        scheduler = build_from_config(self.hparams.lr_schedule)(optimiser)
+        return {"optimizer": optimiser,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1}}
 
 
 def ema_weights(system: DiffusionSystem) -> dict[str, Tensor]:
