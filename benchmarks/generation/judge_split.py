@@ -65,7 +65,10 @@ def glasses_confusion(predicted: torch.Tensor, truth: torch.Tensor) -> dict[str,
     """Shares of glasses codes ``(B,)`` judged present on avatars without them, and absent on
     avatars with them (NaN where the split has none of a kind)."""
     seen, worn = presence(predicted, "glasses"), presence(truth, "glasses")
-    share = (lambda rows: float(rows.float().mean()) if len(rows) else float("nan"))
+
+    def share(rows: torch.Tensor) -> float:
+        return float(rows.float().mean()) if len(rows) else float("nan")
+
     return {"false_glasses": share(seen[~worn]), "missed_glasses": share(~seen[worn]),
             "avatars_with_glasses": int(worn.sum())}
 

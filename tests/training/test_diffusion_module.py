@@ -86,7 +86,6 @@ def test_the_training_loss_falls_on_a_tiny_set() -> None:
     assert any(not torch.equal(a, b) for a, b in zip(ema, live))  # EMA lags the live weights
 
 
-
 class LearningRates(pl.Callback):
     """The optimiser's learning rate before every training step."""
 
@@ -109,6 +108,7 @@ def test_a_configured_lr_schedule_is_stepped_every_training_step() -> None:
     expected = [1e-4 + 0.5 * 1.9e-3 * (1 + math.cos(math.pi * k / 10)) for k in range(10)]
     assert rates.seen == pytest.approx(expected, rel=1e-6)
     assert tiny_system().configure_optimizers().param_groups[0]["lr"] == 2e-3  # none: constant
+
 
 class PoisonedSteps(SmoothTriplanes):
     """NaN data at chosen draws (the loader draws ``batch`` items per step)."""
