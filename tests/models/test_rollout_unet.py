@@ -9,7 +9,7 @@ import torch
 
 from rodin_pipelines.models.aware_conv import AwareConv2d
 from rodin_pipelines.models.rollout_unet import RollOutUNet
-from rodin_pipelines.models.unet_blocks import timestep_embedding
+from rodin_pipelines.models.unet_blocks import AttentionBlock, timestep_embedding
 
 C, LATENT = 8, 12
 
@@ -74,8 +74,9 @@ def test_a_fresh_unet_predicts_zero() -> None:
     assert torch.count_nonzero(small_unet()(x, t, latent)) == 0
 
 
-def test_dropped_rows_equal_the_unconditional_output() -> None:
-    model = randomise_zero_parameters(small_unet()).eval()
+@pytest.mark.parametrize("latent_map_channels", [0, 4])
+def test_dropped_rows_equal_the_unconditional_output(latent_map_channels: int) -> None:
+    model = randomise_zero_parameters(small_unet(latent_map_channels=latent_map_channels)).eval()
     x, t, latent = inputs(4, 8)
     keep = torch.tensor([True, False, True, False])
     with torch.no_grad():
@@ -118,17 +119,21 @@ def test_aware_levels_choose_which_resblocks_get_the_aware_conv() -> None:
         0, 3, 5, 8)
 
 
-def test_every_parameter_gets_a_gradient() -> None:
-    model = randomise_zero_parameters(small_unet())
+@pytest.mark.parametrize("latent_map_channels", [0, 4])
+def test_every_parameter_gets_a_gradient(latent_map_channels: int) -> None:
+    model = randomise_zero_parameters(small_unet(latent_map_channels=latent_map_channels))
     x, t, latent = inputs(2, 8)
     model(x, t, latent, torch.tensor([True, False])).square().mean().backward()
     assert [n for n, p in model.named_parameters() if p.grad is None or not p.grad.any()] == []
 
 
-def test_training_from_the_zero_init_wakes_every_parameter_within_two_steps() -> None:
+@pytest.mark.parametrize("latent_map_channels", [0, 4])
+def test_training_from_the_zero_init_wakes_every_parameter_within_two_steps(
+        latent_map_channels: int) -> None:
     # Step 1 only moves the zero-initialised output conv (every other gradient passes through
-    # it); step 2 moves the zero-initialised last convs of the blocks; then all gradients flow.
-    model = small_unet()
+    # it); step 2 moves the zero-initialised last convs of the blocks; then all gradients flow
+    # (the latent map's zero weights too: the first conv that reads it is not zero).
+    model = small_unet(latent_map_channels=latent_map_channels)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
     x, t, latent = inputs(2, 8)
     keep = torch.tensor([True, False])
@@ -180,20 +185,22 @@ def test_unconditional_unet_and_bad_configs_are_refused_clearly() -> None:
         small_unet()(torch.randn(1, C, 8, 8), t)
 
 
-def test_the_latent_is_standardised_with_the_stored_statistics() -> None:
-    # The head sees (e - mean) / std: shifting and scaling e and the statistics alike changes
-    # nothing, and the statistics are buffers, so they travel in the state dict.
-    model = randomise_zero_parameters(small_unet()).eval()
+@pytest.mark.parametrize("latent_map_channels", [0, 4])
+def test_the_latent_is_standardised_with_the_stored_statistics(latent_map_channels: int) -> None:
+    # The head (and the latent map) see (e - mean) / std: shifting and scaling e and the
+    # statistics alike changes nothing, and the statistics are buffers, so they travel in the
+    # state dict.
+    model = randomise_zero_parameters(small_unet(latent_map_channels=latent_map_channels)).eval()
     x, t, latent = inputs(3, 8)
     mean, std = torch.randn(LATENT), torch.rand(LATENT) + 0.05
     model.set_latent_statistics(mean, std)
-    moved = small_unet().eval()
+    moved = small_unet(latent_map_channels=latent_map_channels).eval()
     moved.load_state_dict(model.state_dict())
     moved.set_latent_statistics(3 * mean + 1, 3 * std)
     with torch.no_grad():
         torch.testing.assert_close(model(x, t, latent), moved(x, t, 3 * latent + 1),
                                    rtol=1e-5, atol=1e-5)
-    copy = small_unet()
+    copy = small_unet(latent_map_channels=latent_map_channels)
     copy.load_state_dict(model.state_dict())
     torch.testing.assert_close(copy.latent_std, std)
     head_input = []
@@ -203,3 +210,51 @@ def test_the_latent_is_standardised_with_the_stored_statistics() -> None:
     torch.testing.assert_close(head_input[0], torch.ones(3, LATENT))
     with pytest.raises(ValueError, match="latent statistics must be"):
         model.set_latent_statistics(torch.zeros(LATENT + 1), torch.ones(LATENT + 1))
+
+
+def test_the_latent_map_carries_e_to_the_input_texels_without_the_head() -> None:
+    # With the AdaGN head's output fixed (its last layer zeroed), e still changes the output
+    # through the map, and only there; without the map it cannot.
+    x, t, latent = inputs(2, 8)
+    other = torch.randn_like(latent)
+    changes = {}
+    for channels in (0, 4):
+        model = randomise_zero_parameters(small_unet(latent_map_channels=channels)).eval()
+        with torch.no_grad():
+            model.latent_head[-1].weight.zero_()
+            changes[channels] = float((model(x, t, latent) - model(x, t, other)).abs().max())
+    assert changes[0] == 0.0 and changes[4] > 1e-3
+    map_model = small_unet(latent_map_channels=4)
+    assert map_model.condition_map(2, latent, None).shape == (2, 4, 8, 24)
+    keep = torch.tensor([True, False])
+    randomise_zero_parameters(map_model)
+    mixed = map_model.condition_map(2, latent, keep)
+    torch.testing.assert_close(mixed[1], map_model.null_latent_map)
+    torch.testing.assert_close(mixed[0], map_model.condition_map(1, latent[:1], None)[0])
+
+
+def test_a_latent_map_without_a_latent_is_refused() -> None:
+    with pytest.raises(ValueError, match="latent_map_channels"):
+        small_unet(latent_dim=0, latent_map_channels=4)
+
+
+def test_attention_hands_the_fused_kernels_heads_with_unit_stride(monkeypatch) -> None:
+    # The fused SDPA kernels (flash on CPU and CUDA) need the head dim at stride 1; heads cut out
+    # of the channel axis have stride H*W there, which silently selects the unfused math path.
+    seen = []
+    fused = torch.nn.functional.scaled_dot_product_attention
+
+    def recording(q, k, v, *args, **kwargs):
+        seen.append((q.stride(-1), k.stride(-1), v.stride(-1)))
+        return fused(q, k, v, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", recording)
+    block = randomise_zero_parameters(AttentionBlock(16, num_heads=2, groups=8))
+    x = torch.randn(2, 16, 4, 12)
+    out = block(x)
+    assert seen == [(1, 1, 1)]
+    # The same as attention written out: softmax(q k^T / sqrt(d)) v per head, over all 48 texels.
+    q, k, v = block.qkv(block.norm(x)).reshape(2, 3, 2, 8, 48).unbind(1)  # (B, heads, d, N)
+    weights = torch.softmax(q.transpose(-1, -2) @ k / math.sqrt(8), dim=-1)  # (B, heads, N, N)
+    attended = (weights @ v.transpose(-1, -2)).transpose(-1, -2).reshape(2, 16, 4, 12)
+    torch.testing.assert_close(out, x + block.proj_out(attended), rtol=1e-4, atol=1e-5)

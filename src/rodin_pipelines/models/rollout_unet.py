@@ -15,6 +15,7 @@ which reads the noisy high-resolution map concatenated with the low-resolution o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -53,6 +54,12 @@ class RollOutUNet(nn.Module):
         scale_shift_norm: AdaGN in the ResBlocks (ADM's choice) instead of additive embedding.
         resample_with_conv: learned (conv) down/upsampling instead of average pool/nearest.
         time_embed_mult: width of the timestep embedding in units of ``model_channels``.
+        latent_map_channels: K > 0 also gives e to the network *spatially*: a linear map of the
+            standardised e to K channels at every texel of the rolled-out input ``(B, K, R, 3R)``,
+            concatenated to ``x`` before the first conv (a learned null map on dropped rows).
+            AdaGN's vector modulates whole channels, so a detail at one place (glasses over the
+            eyes) had to be drawn from position cues the noise hides; the map lets e say where.
+            0 (the default) is the plain ADM conditioning.
         gradient_checkpointing: recompute block activations in backward to save memory.
     """
 
@@ -65,7 +72,7 @@ class RollOutUNet(nn.Module):
                  aware_levels: Sequence[int] = (0,), dropout: float = 0.0, num_heads: int = 4,
                  latent_dim: int = 0, norm_groups: int = 32, scale_shift_norm: bool = True,
                  resample_with_conv: bool = True, time_embed_mult: int = 4,
-                 gradient_checkpointing: bool = False) -> None:
+                 latent_map_channels: int = 0, gradient_checkpointing: bool = False) -> None:
         super().__init__()
         levels = len(channel_mult)
         if resolution % 2 ** (levels - 1):
@@ -102,6 +109,16 @@ class RollOutUNet(nn.Module):
             self.register_buffer("latent_std", torch.ones(latent_dim))
         else:
             self.latent_head, self.null_latent = None, None
+        if latent_map_channels < 0 or (latent_map_channels and not latent_dim):
+            raise ValueError(f"latent_map_channels {latent_map_channels} needs a latent "
+                             f"(latent_dim {latent_dim} > 0) and must not be negative")
+        self.latent_map_channels = latent_map_channels
+        if latent_map_channels:
+            map_shape = (latent_map_channels, resolution, PLANE_COUNT * resolution)
+            # Zero weights: the untrained network reads the map as a learned per-texel bias only
+            # (a positional code), and e's part grows from there.
+            self.latent_map = zero_module(nn.Linear(latent_dim, math.prod(map_shape)))
+            self.null_latent_map = nn.Parameter(torch.zeros(map_shape))
 
         def res_block(channels: int, out: int, level: int) -> ResBlock:
             return ResBlock(channels, emb_channels, out, dropout=dropout, groups=norm_groups,
@@ -113,7 +130,7 @@ class RollOutUNet(nn.Module):
 
         channels = model_channels
         self.input_blocks = nn.ModuleList(
-            [EmbeddedSequential(PlaneConv2d(in_channels, channels, 3))])
+            [EmbeddedSequential(PlaneConv2d(in_channels + latent_map_channels, channels, 3))])
         skip_channels = [channels]
         for level, mult in enumerate(channel_mult):
             for _ in range(num_res_blocks):
@@ -175,11 +192,27 @@ class RollOutUNet(nn.Module):
         if latent.shape != (batch, self.latent_dim):
             raise ValueError(f"latent must be ({batch}, {self.latent_dim}), got "
                              f"{tuple(latent.shape)}")
-        mean, std = self.latent_mean.to(latent.dtype), self.latent_std.to(latent.dtype)
-        conditioned = self.latent_head((latent - mean) / std)
+        conditioned = self.latent_head(self._standardised(latent))
         if latent_keep is None:
             return conditioned
         return torch.where(latent_keep.reshape(batch, 1), conditioned, null.to(conditioned.dtype))
+
+    def _standardised(self, latent: Tensor) -> Tensor:
+        mean, std = self.latent_mean.to(latent.dtype), self.latent_std.to(latent.dtype)
+        return (latent - mean) / std
+
+    def condition_map(self, batch: int, latent: Tensor | None,
+                      latent_keep: Tensor | None) -> Tensor:
+        """The spatial condition ``(B, K, R, 3R)`` concatenated to the input: the linear map of
+        the standardised e on kept rows, the learned null map on dropped rows (and on all rows
+        when ``latent`` is None)."""
+        null = self.null_latent_map.expand(batch, -1, -1, -1)
+        if latent is None:
+            return null
+        mapped = self.latent_map(self._standardised(latent)).reshape(null.shape)
+        if latent_keep is None:
+            return mapped
+        return torch.where(latent_keep.reshape(batch, 1, 1, 1), mapped, null.to(mapped.dtype))
 
     @torch.no_grad()
     def set_latent_statistics(self, mean: Tensor, std: Tensor) -> None:
@@ -212,6 +245,9 @@ class RollOutUNet(nn.Module):
             raise ValueError("this U-Net is unconditional (latent_dim = 0) but got a latent")
 
         h = x
+        if self.latent_map_channels:
+            # Shapes were checked by condition_embedding above.
+            h = torch.cat([x, self.condition_map(batch, latent, latent_keep).to(x.dtype)], dim=1)
         skips = []
         for block in self.input_blocks:
             h = block(h, emb)
