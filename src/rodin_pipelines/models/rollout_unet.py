@@ -192,10 +192,7 @@ class RollOutUNet(nn.Module):
         if latent.shape != (batch, self.latent_dim):
             raise ValueError(f"latent must be ({batch}, {self.latent_dim}), got "
                              f"{tuple(latent.shape)}")
-        conditioned = self.latent_head(self._standardised(latent))
-        if latent_keep is None:
-            return conditioned
-        return torch.where(latent_keep.reshape(batch, 1), conditioned, null.to(conditioned.dtype))
+        return _null_where_dropped(self.latent_head(self._standardised(latent)), null, latent_keep)
 
     def _standardised(self, latent: Tensor) -> Tensor:
         mean, std = self.latent_mean.to(latent.dtype), self.latent_std.to(latent.dtype)
@@ -210,9 +207,7 @@ class RollOutUNet(nn.Module):
         if latent is None:
             return null
         mapped = self.latent_map(self._standardised(latent)).reshape(null.shape)
-        if latent_keep is None:
-            return mapped
-        return torch.where(latent_keep.reshape(batch, 1, 1, 1), mapped, null.to(mapped.dtype))
+        return _null_where_dropped(mapped, null, latent_keep)
 
     @torch.no_grad()
     def set_latent_statistics(self, mean: Tensor, std: Tensor) -> None:
@@ -256,6 +251,15 @@ class RollOutUNet(nn.Module):
         for block in self.output_blocks:
             h = block(torch.cat([h, skips.pop()], dim=1), emb)
         return self.out(h)
+
+
+def _null_where_dropped(conditioned: Tensor, null: Tensor, keep: Tensor | None) -> Tensor:
+    """``conditioned`` ``(B, ...)`` with the rows whose ``keep`` ``(B,)`` is False replaced by
+    ``null`` (same shape); all rows kept when ``keep`` is None."""
+    if keep is None:
+        return conditioned
+    row_mask = keep.reshape(-1, *[1] * (conditioned.dim() - 1))
+    return torch.where(row_mask, conditioned, null.to(conditioned.dtype))
 
 
 RolloutUNet = RollOutUNet

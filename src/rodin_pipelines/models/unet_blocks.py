@@ -158,8 +158,9 @@ class AttentionBlock(nn.Module):
         q, k, v = rearrange(self.qkv(self.norm(x)),
                             "b (three heads d) h w -> three b heads (h w) d",
                             three=3, heads=self.num_heads)
-        # Contiguous heads: the CPU's fused (flash) kernel needs the head dim at stride 1, and
-        # falls back to the unfused math path (2x slower fwd + bwd on 2 cores) without it.
+        # Contiguous heads: the fused (flash) kernels, on CPU and CUDA, need the head dim at
+        # stride 1; without it SDPA falls back to the unfused math path (2x slower fwd + bwd at
+        # 192 tokens on 2 cores).
         attended = nn.functional.scaled_dot_product_attention(
             q.contiguous(), k.contiguous(), v.contiguous())
         attended = rearrange(attended, "b heads (h w) d -> b (heads d) h w", h=height)
