@@ -114,7 +114,7 @@ LOWER_LAYERS_MUST_NOT_IMPORT = {
                  "datasets"),
     "models": ("training", "evaluation", "generation", "datasets"),
     "diffusion": ("training", "evaluation", "generation", "datasets"),
-    "training": ("generation", "datasets"),
+    "training": ("evaluation", "generation", "datasets"),
     "evaluation": ("datasets",),
     "generation": ("evaluation", "datasets"),
 }

@@ -10,70 +10,23 @@ from rodin_pipelines.avatars.folder import AvatarViews
 from rodin_pipelines.diffusion.cascade import (
     SamplingSettings,
     gaussian_baseline_triplanes,
-    sample_base,
     sample_triplanes,
-    sample_upsampler,
 )
-from rodin_pipelines.diffusion.conditioning_augmentation import upsampler_context
 from rodin_pipelines.diffusion.denoiser import Denoiser
 from rodin_pipelines.evaluation.view_quality import view_psnr
 from rodin_pipelines.models.clip_embeddings import embed_views
 from rodin_pipelines.models.clip_loader import LoadedClip
-from rodin_pipelines.rendering.cameras import Cameras
-from rodin_pipelines.rendering.contact_sheet import flatten_rgba, image_grid
+from rodin_pipelines.rendering.contact_sheet import gallery_rows
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.triplane.decoder import TriplaneDecoder
 from rodin_pipelines.triplane.field import render_triplanes
-from rodin_pipelines.triplane.layout import roll_in
-from rodin_pipelines.triplane.normalisation import PlaneStatistics, denormalise_planes
-
-
-def gallery_rows(rows: dict[str, Tensor], scale: int = 1) -> np.ndarray:
-    """One row per entry of ``rows`` (each ``(B, H, W, 4)`` straight RGBA) → uint8 grid picture.
-
-    Rows keep their insertion order (e.g. truth, samples, baseline), avatars run along columns.
-    """
-    stacked = torch.stack(list(rows.values()))  # (rows, B, H, W, 4)
-    flat = flatten_rgba(stacked.flatten(0, 1))  # (rows*B, H, W, 3)
-    if scale > 1:
-        flat = flat.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
-    grid = image_grid(flat.reshape(stacked.shape[0], stacked.shape[1], *flat.shape[1:]))
-    return grid
+from rodin_pipelines.triplane.normalisation import PlaneStatistics
 
 
 def mean_psnr_against(samples: Tensor, truth: Tensor) -> float:
     """Mean PSNR (white background) of sample renders ``(B, H, W, 4)`` against the renders of
     the avatars whose latents they were conditioned on."""
     return view_psnr(samples, truth)
-
-
-@torch.no_grad()
-def training_gallery(denoiser: Denoiser, latents: Tensor, statistics: PlaneStatistics,
-                     decoder: TriplaneDecoder, cameras: Cameras, render: VolumeRenderSettings,
-                     shape: tuple[int, int, int], settings: SamplingSettings,
-                     low: Tensor | None = None, truth: Tensor | None = None,
-                     seed: int = 0) -> np.ndarray:
-    """Frontal renders of samples for fixed latents ``(B, D)`` and a fixed seed.
-
-    ``shape`` is the model's ``(C, r, 3r)``; samples are brought to the tri-plane resolution of
-    ``truth`` by per-plane upsampling when smaller. ``low`` ``(B, C, r', 3r')`` makes the
-    denoiser an upsampler given that low-resolution input; ``truth`` ``(B, 3, C, R, R)``
-    de-normalised planes are rendered as a first row to compare with.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    if low is None:
-        samples = sample_base(denoiser, latents, latents.shape[0], shape[0], shape[1], settings,
-                              generator)
-    else:
-        samples = sample_upsampler(denoiser, low, latents, shape[1], settings, generator)
-    resolution = truth.shape[-1] if truth is not None else shape[-2]
-    if samples.shape[-2] != resolution:
-        samples = upsampler_context(samples, resolution)
-    planes = denormalise_planes(roll_in(samples), statistics)
-    rows = {"samples": render_triplanes(planes, decoder, cameras, render)[:, 0]}
-    if truth is not None:
-        rows = {"truth": render_triplanes(truth, decoder, cameras, render)[:, 0], **rows}
-    return gallery_rows(rows)
 
 
 def latent_agreement(clip: LoadedClip, rows: dict[str, Tensor],

@@ -58,3 +58,16 @@ def contact_sheet(views_per_avatar: list[Tensor], columns: int, scale: int = 1) 
     if scale > 1:
         tiles = tiles.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
     return image_grid(tiles)
+
+
+def gallery_rows(rows: dict[str, Tensor], scale: int = 1) -> np.ndarray:
+    """One row per entry of ``rows`` (each ``(B, H, W, 4)`` straight RGBA) → uint8 grid picture.
+
+    Rows keep their insertion order (e.g. truth, samples, baseline), avatars run along columns.
+    """
+    stacked = torch.stack(list(rows.values()))  # (rows, B, H, W, 4)
+    flat = flatten_rgba(stacked.flatten(0, 1))  # (rows*B, H, W, 3)
+    if scale > 1:
+        flat = flat.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
+    grid = image_grid(flat.reshape(stacked.shape[0], stacked.shape[1], *flat.shape[1:]))
+    return grid

@@ -22,7 +22,6 @@ from rodin_pipelines.diffusion.conditioning_augmentation import (
     downsample_rolled_out,
 )
 from rodin_pipelines.diffusion.networks import network_class, network_config
-from rodin_pipelines.evaluation.diffusion_gallery import training_gallery
 from rodin_pipelines.rendering.camera_rig import CameraRig, rig_frontal_camera
 from rodin_pipelines.rendering.cameras import Cameras
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
@@ -31,6 +30,7 @@ from rodin_pipelines.fingerprints import data_fingerprint
 from rodin_pipelines.training.diffusion_module import DiffusionSystem, ema_weights
 from rodin_pipelines.training.fit_targets import fit_target_from_views
 from rodin_pipelines.training.gallery_callback import SampleGallery
+from rodin_pipelines.training.progress_gallery import training_gallery
 from rodin_pipelines.training.rendering_loss import TriplaneRenderingLoss
 from rodin_pipelines.training.step_loader import step_loader
 from rodin_pipelines.training.trainer_factory import TrainerSettings, build_trainer, fit_resumably

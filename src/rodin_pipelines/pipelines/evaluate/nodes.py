@@ -12,7 +12,6 @@ from torch import Tensor
 from rodin_pipelines.avatars.folder import AvatarFolderReader
 from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.diffusion.cascade import SamplingSettings
-from rodin_pipelines.evaluation.diffusion_gallery import gallery_rows
 from rodin_pipelines.evaluation.evaluation_set import (
     Triplanes,
     compared_renders,
@@ -24,6 +23,7 @@ from rodin_pipelines.evaluation.image_features import ClipImageFeatures
 from rodin_pipelines.evaluation.memorisation import memorisation_report
 from rodin_pipelines.evaluation.showcase import showcase_samples
 from rodin_pipelines.generation.outputs import GeneratedAvatar
+from rodin_pipelines.rendering.contact_sheet import gallery_rows
 from rodin_pipelines.models.clip_embeddings import embed_views
 from rodin_pipelines.models.clip_loader import load_trained_clip
 from rodin_pipelines.triplane.normalisation import PlaneStatistics
