@@ -119,7 +119,8 @@ LOWER_LAYERS_MUST_NOT_IMPORT = {
     "generation": ("evaluation", "datasets"),
 }
 """Imports run one way, down: rendering is the ground; avatars and triplane stand on it side by
-side; models and diffusion above them; training, evaluation and generation above those."""
+side; models and diffusion above them; training above those (its progress gallery is its own);
+evaluation and generation on top."""
 
 
 @pytest.mark.parametrize("package", sorted(LOWER_LAYERS_MUST_NOT_IMPORT))

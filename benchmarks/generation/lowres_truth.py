@@ -11,7 +11,7 @@ upsampler), and reports per row:
 
 - the judge's agreement with the avatar's true attributes where the render shows them, with the
   glasses verdict split into glasses seen on bare faces and missed on worn ones;
-- the frontal render's PSNR against the avatar's own frontal image (RGB on white).
+- the frontal render's PSNR against the avatar's own frontal image (`view_psnr`: on white).
 
 `--refit-rescale P ...` compares fit settings without touching the fit stage's files: the held-out
 avatars' phase-2 tri-planes are fitted again by the fit stage's own code (same decoder, start and
@@ -40,6 +40,8 @@ from rodin_pipelines.avatars.splits import split_ids
 from rodin_pipelines.evaluation.generation_benchmark import judge_renders
 from rodin_pipelines.evaluation.generation_report import (agreement_with, frontal_camera_of,
                                                           heldout_avatars, truths_of)
+from rodin_pipelines.evaluation.view_quality import EVALUATION_BACKGROUND, view_psnr
+from rodin_pipelines.rendering.compositing import straight_rgba_over
 from rodin_pipelines.rendering.volume_renderer import VolumeRenderSettings
 from rodin_pipelines.training.fit_plans import plan_plane_fits
 from rodin_pipelines.triplane.field import render_triplanes
@@ -51,14 +53,8 @@ NAMES = ["triplanes", "shared_decoder", "avatar_index", "avatars", "attribute_ju
 
 
 def on_white(rgba: torch.Tensor) -> torch.Tensor:
-    """Straight RGBA ``(..., 4)`` composited on white, ``(..., 3)``."""
-    return rgba[..., :3] * rgba[..., 3:] + (1 - rgba[..., 3:])
-
-
-def psnr(image: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
-    """Per-image PSNR in dB of ``(B, H, W, 3)`` in [0, 1]."""
-    error = (image - truth).pow(2).flatten(1).mean(1)
-    return -10 * torch.log10(error.clamp_min(1e-10))
+    """Straight RGBA ``(..., 4)`` over the evaluation background (white), ``(..., 3)``."""
+    return straight_rgba_over(rgba, torch.tensor(EVALUATION_BACKGROUND))
 
 
 def refitted(ids: list[str], loaded: dict, params: dict, probability: float) -> torch.Tensor:
@@ -89,7 +85,7 @@ def score(ids: list[str], loaded: dict, params: dict, variants: dict[str, torch.
     decoder = loaded["shared_decoder"].decoder
     camera = frontal_camera_of(loaded["avatars"][ids[0]])
     render = VolumeRenderSettings(**params["evaluate"]["render"])
-    truth_images = on_white(torch.stack([a.frontal for a in avatars]))  # (N, H, W, 3)
+    truth_frontals = torch.stack([a.frontal for a in avatars])  # (N, H, W, 4)
     glasses_worn = truths_of(avatars)["glasses"]
     result: dict[str, object] = {}
     for name, planes in variants.items():
@@ -99,7 +95,7 @@ def score(ids: list[str], loaded: dict, params: dict, variants: dict[str, torch.
         result[name] = {**agreement_with(avatars, predicted),
                         "glasses_confusion": glasses_confusion(predicted["glasses"],
                                                                glasses_worn),
-                        "frontal_psnr": float(psnr(on_white(frontal), truth_images).mean())}
+                        "frontal_psnr": view_psnr(frontal, truth_frontals)}
         print(name, json.dumps(result[name]), flush=True)
     return result
 

@@ -23,9 +23,9 @@ from rodin_pipelines.evaluation.image_features import ClipImageFeatures
 from rodin_pipelines.evaluation.memorisation import memorisation_report
 from rodin_pipelines.evaluation.showcase import showcase_samples
 from rodin_pipelines.generation.outputs import GeneratedAvatar
-from rodin_pipelines.rendering.contact_sheet import gallery_rows
 from rodin_pipelines.models.clip_embeddings import embed_views
 from rodin_pipelines.models.clip_loader import load_trained_clip
+from rodin_pipelines.rendering.contact_sheet import gallery_rows
 from rodin_pipelines.triplane.normalisation import PlaneStatistics
 from rodin_pipelines.triplane.shared_decoder import SharedDecoderFit
 
