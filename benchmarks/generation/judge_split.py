@@ -2,7 +2,7 @@
 
     python benchmarks/generation/judge_split.py [--env base] [--split heldout|train]
         [--avatars 24] [--repeats 1] [--guidance G] [--upsampler-guidance G]
-        [--low-resolutions 24 32] [--out FILE] [--sheet PNG]
+        [--low-resolutions 24 32] [--context-levels 0.3 0.5] [--out FILE] [--sheet PNG]
 
 Run from the project root after `kedro run` (or `--pipelines render,fit,encoder,diffusion` then
 `--pipeline evaluate`): it reads the stage's trained base and upsampler, the evaluate stage's
@@ -25,6 +25,9 @@ base model does not generalise from e, no gap says it has not learned the attrib
 `--repeats R` draws R samples per avatar (R x 24 judged: less noise than
 24 binary outcomes, whose agreement moves by 0.04 per sample). `--sheet` writes each row's
 frontal renders of the first 12 avatars as the rows of one PNG.
+`--context-levels L ...` adds `cascade_level_<L>` and `upsampler_on_truth_low_level_<L>` rows:
+the upsampler reading its input noised at level L (an upsampler trained with level-conditioned
+conditioning augmentation; the default rows use the configured `upsampler_context_level`).
 `--low-resolutions` adds `truth_low_bilinear_<r>` rows: the fitted tri-plane area-downsampled to
 r² instead of the base resolution (what a perfect base model at r² would keep). Every row also
 splits the glasses verdict (`glasses_confusion`): the share of avatars without glasses the judge
@@ -86,6 +89,9 @@ def main() -> None:
                         help="the upsampler's own guidance scale (default: as the base model's)")
     parser.add_argument("--low-resolutions", type=int, nargs="*", default=[],
                         help="more resolutions of the downsampled truth, upsampled bilinearly")
+    parser.add_argument("--context-levels", type=float, nargs="*", default=[],
+                        help="more noise levels on the upsampler's input (an upsampler trained "
+                             "with level-conditioned augmentation): cascade and on-truth rows")
     args = parser.parse_args()
     models, loaded, params = generation_models(args.env, NAMES)
     started = time.perf_counter()
@@ -114,6 +120,13 @@ def main() -> None:
     high = sample_upsampler(models.upsampler, low, latents, resolution, settings, generator)
     on_truth = sample_upsampler(models.upsampler, truth_low, latents, resolution, settings,
                                 generator)
+    at_levels = {}
+    for level in args.context_levels:
+        leveled = replace(settings, upsampler_context_level=level)
+        at_levels[f"cascade_level_{level:g}"] = sample_upsampler(
+            models.upsampler, low, latents, resolution, leveled, generator)
+        at_levels[f"upsampler_on_truth_low_level_{level:g}"] = sample_upsampler(
+            models.upsampler, truth_low, latents, resolution, leveled, generator)
     variants = {
         "fitted": truth,
         "truth_low_bilinear": upsampler_context(truth_low, resolution),
@@ -123,6 +136,7 @@ def main() -> None:
         **{f"truth_low_bilinear_{r}":
            upsampler_context(downsample_rolled_out(rolled, r), resolution)
            for r in args.low_resolutions},
+        **at_levels,
     }
     render = VolumeRenderSettings(**params["evaluate"]["render"])
     glasses_worn = truths_of(heldout)["glasses"]

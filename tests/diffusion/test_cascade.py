@@ -3,6 +3,8 @@ samples are known exactly, and the per-texel Gaussian baseline."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import Tensor, nn
@@ -168,3 +170,59 @@ def test_gaussian_baseline_draws_with_each_texels_mean_and_std() -> None:
     assert abs(float(torch.corrcoef(rolled[:, 0, 0, :2].T)[0, 1])) < 0.1
     again = gaussian_baseline_triplanes(training, 2000, STATISTICS, seed=0)
     assert torch.equal(baseline, again)
+
+
+class ContextAndLevel(nn.Module):
+    """An x0 upsampler network built to read its input's noise level: returns its context and
+    records the levels it was given."""
+
+    context_noise_conditioned = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.levels: list[Tensor] = []
+
+    def forward(self, x: Tensor, t: Tensor, latent: Tensor | None = None,
+                latent_keep: Tensor | None = None, context_level: Tensor | None = None) -> Tensor:
+        self.levels.append(context_level)
+        return x[:, CHANNELS:]
+
+
+def test_a_level_conditioned_upsampler_reads_the_noised_base_sample_and_its_level() -> None:
+    """Level s: the base sample (3 x the pattern, normalised) becomes sqrt(1 - s²) x + s ε, and
+    every upsampler evaluation (both CFG halves) is told s; level 1 leaves only noise."""
+    base = Denoiser(PlanePatternBase(), SCHEDULE, "x0")
+    latents = torch.tensor([[1.0, 0.0]] * 64)
+    outputs = {}
+    for level in (0.0, 0.6, 1.0):
+        network = ContextAndLevel()
+        upsampler = Denoiser(network, SCHEDULE, "x0")
+        settings = SamplingSettings(base_steps=2, upsampler_steps=2, guidance_scale=3.0,
+                                    upsampler_context_level=level)
+        planes = sample_triplanes(base, upsampler, latents, 64, CHANNELS, BASE_RESOLUTION,
+                                  RESOLUTION, STATISTICS, settings, seed=0)
+        assert len(network.levels) == 2  # one per upsampler step, both CFG halves in each
+        for levels in network.levels:
+            assert torch.allclose(levels, torch.full((128,), level))
+        std, mean = STATISTICS.std.view(1, 1, -1, 1, 1), STATISTICS.mean.view(1, 1, -1, 1, 1)
+        outputs[level] = (planes - mean) / std  # normalised again
+    clean = _expected(PLANE_VALUES * 3.0, torch.ones(1))
+    clean = (clean - STATISTICS.mean.view(1, 1, -1, 1, 1)) / STATISTICS.std.view(1, 1, -1, 1, 1)
+    assert torch.allclose(outputs[0.0], clean.expand_as(outputs[0.0]), atol=1e-5)
+    # Per texel across the 64 samples: mean sqrt(1 - s²) x, std s (bilinear upsampling of the
+    # noise lowers its std a little, by the same factor for both levels).
+    for level in (0.6, 1.0):
+        error = outputs[level].mean(0) - math.sqrt(1 - level**2) * clean[0]
+        assert float(error.abs().mean()) < 0.2  # the mean of 64 draws of std <= 1: ~0.1
+    spread = {level: float(outputs[level].std(0).mean()) for level in (0.6, 1.0)}
+    assert spread[0.6] / spread[1.0] == pytest.approx(0.6, rel=0.1)
+    assert 0.5 < spread[1.0] < 1.05
+
+
+def test_a_context_level_needs_an_upsampler_trained_for_it() -> None:
+    base = Denoiser(PlanePatternBase(), SCHEDULE, "x0")
+    upsampler = Denoiser(ContextPlusTen(), SCHEDULE, "x0")
+    settings = SamplingSettings(base_steps=2, upsampler_steps=2, upsampler_context_level=0.5)
+    with pytest.raises(ValueError, match="context_noise_conditioned"):
+        sample_triplanes(base, upsampler, torch.ones(1, 2), 1, CHANNELS, BASE_RESOLUTION,
+                         RESOLUTION, STATISTICS, settings, seed=0)

@@ -4,6 +4,7 @@ degradations of conditioning augmentation, all plane by plane."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -11,7 +12,9 @@ import torch
 from rodin_pipelines.diffusion.conditioning_augmentation import (
     ConditioningAugmentation,
     degrade_low_resolution,
+    degraded_with_level,
     downsample_rolled_out,
+    noised_at_level,
     upsampler_context,
 )
 from rodin_pipelines.triplane.layout import roll_in, roll_out
@@ -104,3 +107,36 @@ def test_noise_std_is_drawn_up_to_the_maximum() -> None:
     noise_std = float(torch.rand(())) * 0.1
     assert float(noisy.std()) == pytest.approx(noise_std, rel=0.02)
     assert 0.0 < noise_std <= 0.1
+
+
+def test_noise_at_a_level_is_variance_preserving() -> None:
+    """sqrt(1 - s²) x + s ε: level 0 is the input, level 1 pure unit noise, and unit-variance
+    planes stay unit-variance at every level in between."""
+    generator = torch.Generator().manual_seed(0)
+    low = torch.randn(4, 16, 48, generator=generator)
+    assert torch.equal(noised_at_level(low, torch.tensor(0.0), generator), low)
+    for level in (0.3, 0.7, 1.0):
+        noised = noised_at_level(low, torch.tensor(level), generator)
+        assert float(noised.std()) == pytest.approx(1.0, abs=0.03)
+        correlation = torch.corrcoef(torch.stack([noised.flatten(), low.flatten()]))[0, 1]
+        assert float(correlation) == pytest.approx(math.sqrt(1 - level**2), abs=0.03)
+    batched = noised_at_level(low[None].expand(2, -1, -1, -1), torch.tensor([0.0, 1.0]),
+                              generator)
+    assert torch.equal(batched[0], low)
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        noised_at_level(low, torch.tensor(1.5))
+
+
+def test_the_level_is_drawn_up_to_its_maximum_and_absent_when_off() -> None:
+    low = torch.zeros(2, 4, 12)
+    assert degraded_with_level(low, NONE)[1] is None
+    torch.manual_seed(0)
+    levels = [float(degraded_with_level(low, replace(NONE, noise_level_max=0.5))[1])
+              for _ in range(200)]
+    assert 0.0 <= min(levels) < 0.05 and 0.45 < max(levels) <= 0.5
+    assert sum(levels) / len(levels) == pytest.approx(0.25, abs=0.03)
+    # Zero planes noised at level s have std s.
+    degraded, level = degraded_with_level(torch.zeros(4, 16, 48), replace(NONE, noise_level_max=1))
+    assert float(degraded.std()) == pytest.approx(float(level), abs=0.03 + 0.05 * float(level))
+    with pytest.raises(ValueError, match="noise_level_max"):
+        ConditioningAugmentation(noise_level_max=1.5)

@@ -77,7 +77,9 @@ def test_the_configured_upsampler_builds_what_the_upsampler_flag_built(env: str)
     assert config["_target_"].endswith("RollOutSuperResUNet")
     assert (config["resolution"], config["low_resolution"]) == (fitted,
                                                                 diffusion["base_resolution"])
-    flag_config = {**{k: v for k, v in config.items() if k != "low_resolution"},
+    assert not config.get("context_noise_conditioned", False)
+    upsampler_only = {"low_resolution", "context_noise_conditioned"}
+    flag_config = {**{k: v for k, v in config.items() if k not in upsampler_only},
                    "_target_": "rodin_pipelines.models.rollout_unet.RollOutUNet",
                    "in_channels": 2 * channels}
     assert_same_network(built(config), built(flag_config))
@@ -92,3 +94,40 @@ def test_the_base_model_keeps_its_own_resolution_and_channels(env: str) -> None:
     assert type(built(config)) is RollOutUNet
     assert (config["in_channels"], config["resolution"]) == (fit["decoder"]["channels"],
                                                              diffusion["base_resolution"])
+
+
+def test_a_level_conditioned_upsampler_reads_the_level_through_its_own_embedding() -> None:
+    """Untrained, the level changes nothing (zero last layer) and the weights are the plain
+    upsampler's plus the level MLP; once that MLP is trained (here: perturbed) the output depends
+    on the level, and no level means level 0. The plain upsampler and base U-Net refuse one."""
+    unet = dict(model_channels=16, channel_mult=(1, 2), num_res_blocks=1, num_heads=2,
+                latent_dim=LATENT, norm_groups=8)
+    torch.manual_seed(0)
+    conditioned = RollOutSuperResUNet(4, 4, 8, low_resolution=4, context_noise_conditioned=True,
+                                      **unet).eval()
+    torch.manual_seed(0)
+    plain = RollOutSuperResUNet(4, 4, 8, low_resolution=4, **unet).eval()
+    extra = set(conditioned.state_dict()) - set(plain.state_dict())
+    assert extra and all(key.startswith("context_level_embed.") for key in extra)
+    torch.manual_seed(1)
+    with torch.no_grad():  # every weight perturbed alike (zero-initialised layers hide the rest)
+        for parameter in plain.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    conditioned.load_state_dict(plain.state_dict(), strict=False)
+    generator = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 8, 8, 24, generator=generator)
+    t, latent = torch.tensor([3.0, 500.0]), torch.randn(2, LATENT, generator=generator)
+    levels = torch.tensor([0.0, 0.7])
+    with torch.no_grad():
+        untrained = conditioned(x, t, latent, context_level=levels)
+        assert torch.allclose(untrained, plain(x, t, latent), atol=1e-6)
+        conditioned.context_level_embed[-1].weight.normal_(0, 0.5)
+        at_zero = conditioned(x, t, latent, context_level=torch.zeros(2))
+        assert torch.equal(conditioned(x, t, latent), at_zero)
+        moved = (conditioned(x, t, latent, context_level=levels) - at_zero).abs().amax((1, 2, 3))
+    assert float(moved[0]) == 0.0 and float(moved[1]) > 1e-3
+    with pytest.raises(ValueError, match="context_noise_conditioned"):
+        plain(x, t, latent, context_level=levels)
+    base = RollOutUNet(4, 4, 8, **unet)
+    with pytest.raises(ValueError, match="takes no"):
+        base(x[:, :4], t, latent, context_level=levels)

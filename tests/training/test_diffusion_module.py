@@ -205,3 +205,45 @@ def test_two_process_ddp_keeps_weights_identical_and_noise_different(
     assert ranks["max_rank_difference"] == 0.0
     first, second = ranks["timesteps"]
     assert first != second
+
+
+def test_a_level_conditioned_upsampler_trains_on_the_levels_its_items_carry() -> None:
+    """Items of an upsampler set with level-conditioned augmentation carry the level they were
+    noised at; a training step hands it to the network (its level MLP gets a gradient)."""
+    from torch.utils.data import default_collate
+
+    from rodin_pipelines.diffusion.conditioning_augmentation import ConditioningAugmentation
+    from rodin_pipelines.training.triplane_diffusion_data import (TriplaneDiffusionSet,
+                                                                  TriplaneExample)
+    from rodin_pipelines.triplane.normalisation import PlaneStatistics
+
+    channels, resolution, low = 4, 8, 4
+    generator = torch.Generator().manual_seed(0)
+    examples = [TriplaneExample(f"a{i}", torch.randn(3, channels, resolution, resolution,
+                                                     generator=generator),
+                                torch.randn(LATENT, generator=generator)) for i in range(4)]
+    statistics = PlaneStatistics(mean=torch.zeros(channels), std=torch.ones(channels))
+    augmentation = ConditioningAugmentation(noise_std_max=0.0, blur_probability=0.0,
+                                            resize_probability=0.0, noise_level_max=0.8)
+    torch.manual_seed(0)
+    dataset = TriplaneDiffusionSet(examples, statistics, resolution, low, augmentation)
+    batch = default_collate([dataset[i] for i in range(4)])
+    assert batch["context_level"].shape == (4,)
+    assert float(batch["context_level"].min()) >= 0 and float(batch["context_level"].max()) <= 0.8
+    plain = TriplaneDiffusionSet(examples, statistics, resolution, low,
+                                 ConditioningAugmentation(noise_level_max=0.0))
+    assert "context_level" not in plain[0]
+
+    network = {**tiny_unet(), "in_channels": channels, "resolution": resolution,
+               "_target_": "rodin_pipelines.models.rollout_super_res_unet.RollOutSuperResUNet",
+               "low_resolution": low, "context_noise_conditioned": True}
+    system = DiffusionSystem(network, {"steps": 100}, parameterisation="x0")
+    torch.manual_seed(1)
+    with torch.no_grad():  # past the zero-initialised layers, so gradients reach the level MLP
+        for parameter in system.network.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    system.log = lambda *args, **kwargs: None  # no Trainer here: the step's own logic only
+    system._all_ranks_finite = lambda loss: True
+    system.training_step(batch, 0).backward()
+    gradient = system.network.context_level_embed[-1].weight.grad
+    assert gradient is not None and float(gradient.abs().sum()) > 0

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from rodin_pipelines.diffusion.conditioning_augmentation import upsampler_context
+from rodin_pipelines.diffusion.conditioning_augmentation import (noised_at_level,
+                                                                   upsampler_context)
 from rodin_pipelines.diffusion.denoiser import Condition, Denoiser
 from rodin_pipelines.diffusion.samplers import sample
 from rodin_pipelines.triplane.layout import roll_in, roll_out
@@ -22,13 +23,17 @@ from rodin_pipelines.triplane.normalisation import (
 @dataclass(frozen=True)
 class SamplingSettings:
     """``sampler`` name, network evaluations per model, classifier-free guidance scale (the
-    upsampler's own when ``upsampler_guidance_scale`` is set, else the same)."""
+    upsampler's own when ``upsampler_guidance_scale`` is set, else the same), and the level of
+    the noise put on the base model's sample before the upsampler reads it
+    (``upsampler_context_level``, in [0, 1]; only for an upsampler trained with level-conditioned
+    augmentation, which is told the level)."""
 
     sampler: str = "ddim"
     base_steps: int = 50
     upsampler_steps: int = 25
     guidance_scale: float = 1.0
     upsampler_guidance_scale: float | None = None
+    upsampler_context_level: float = 0.0
 
     @property
     def upsampler_guidance(self) -> float:
@@ -50,11 +55,23 @@ def sample_base(base: Denoiser, latents: Tensor | None, count: int, channels: in
 def sample_upsampler(upsampler: Denoiser, low: Tensor, latents: Tensor | None, resolution: int,
                      settings: SamplingSettings, generator: torch.Generator,
                      progress: bool = False) -> Tensor:
-    """Normalised full-resolution roll-outs ``(B, C, R, 3R)`` given low-resolution ones."""
+    """Normalised full-resolution roll-outs ``(B, C, R, 3R)`` given low-resolution ones
+    ``(B, C, r, 3r)``, noised first at ``settings.upsampler_context_level`` when it is > 0."""
+    level = settings.upsampler_context_level
+    context_level = None
+    if getattr(upsampler.network, "context_noise_conditioned", False):
+        context_level = torch.full((low.shape[0],), float(level))
+        if level > 0:
+            low = noised_at_level(low, context_level, generator)
+    elif level > 0:
+        raise ValueError(f"upsampler_context_level {level} needs an upsampler trained with "
+                         "level-conditioned augmentation (network context_noise_conditioned: "
+                         "true, augmentation noise_level_max > 0); set it to 0 for this one")
     context = upsampler_context(low, resolution)
     noise = torch.randn(low.shape[0], low.shape[1], resolution, 3 * resolution,
                         generator=generator)
-    predict = upsampler.predictor(Condition(latent=latents, context=context),
+    predict = upsampler.predictor(Condition(latent=latents, context=context,
+                                            context_level=context_level),
                                   settings.upsampler_guidance)
     return sample(settings.sampler, predict, upsampler.schedule, noise, settings.upsampler_steps,
                   generator, progress=progress)

@@ -1,8 +1,9 @@
 """One denoiser interface between networks and samplers (k-diffusion style).
 
 A network is any module called as ``network(x, t, latent, latent_keep)`` → output shaped like
-``x`` (minus any context channels): the roll-out U-Net, or the prior's MLP. :class:`Denoiser`
-adds the schedule and the parameterisation, concatenates the context (the upsampler's low-
+``x`` (minus any context channels): the roll-out U-Net, or the prior's MLP (an upsampler that
+reads the level of its input's conditioning-augmentation noise also takes ``context_level=``).
+:class:`Denoiser` adds the schedule and the parameterisation, concatenates the context (the upsampler's low-
 resolution tri-plane) and applies classifier-free guidance, and hands samplers a plain function
 ``predict(x_t, t) → Prediction``. Samplers never see conditions, guidance or parameterisations.
 """
@@ -37,10 +38,13 @@ class Condition:
             text embedding for the prior), or ``None`` for unconditional.
         context: ``(B, C', …)`` channels concatenated to ``x_t`` (the upsampler's upsampled
             low-resolution tri-plane), or ``None``.
+        context_level: ``(B,)`` the level of the conditioning augmentation's noise on
+            ``context`` (for a network built to read it), or ``None``.
     """
 
     latent: Tensor | None = None
     context: Tensor | None = None
+    context_level: Tensor | None = None
 
 
 class Denoiser:
@@ -63,7 +67,9 @@ class Denoiser:
         inputs = x_t if condition.context is None else torch.cat([x_t, condition.context], 1)
         latent = None if condition.latent is None else condition.latent.to(device)
         keep = None if latent_keep is None else latent_keep.to(device)
-        output = self.network(inputs.to(device), t.to(device, x_t.dtype), latent, keep)
+        extra = {} if condition.context_level is None else {
+            "context_level": condition.context_level.to(device, x_t.dtype)}
+        output = self.network(inputs.to(device), t.to(device, x_t.dtype), latent, keep, **extra)
         return output.to(x_t.device)
 
     @property
@@ -90,6 +96,8 @@ class Denoiser:
                 latent=torch.cat([condition.latent, condition.latent]),
                 context=None if condition.context is None
                 else torch.cat([condition.context, condition.context]),
+                context_level=None if condition.context_level is None
+                else torch.cat([condition.context_level, condition.context_level]),
             )
             keep = torch.arange(2 * batch, device=x_t.device) < batch
             both = self.network_output(torch.cat([x_t, x_t]), torch.cat([t, t]), doubled, keep)

@@ -221,11 +221,19 @@ class RollOutUNet(nn.Module):
         self.latent_mean.copy_(mean)
         self.latent_std.copy_(std)
 
+    def extra_embedding(self, batch: int, **conditions: Tensor) -> Tensor | None:
+        """A vector ``(B, E)`` more for the timestep embedding, from conditions a subclass reads
+        (the upsampler's ``context_level``); the plain U-Net reads none."""
+        if conditions:
+            raise ValueError(f"{type(self).__name__} takes no {sorted(conditions)}")
+        return None
+
     def forward(self, x: Tensor, t: Tensor, latent: Tensor | None = None,
-                latent_keep: Tensor | None = None) -> Tensor:
+                latent_keep: Tensor | None = None, **conditions: Tensor) -> Tensor:
         """Denoise ``x`` ``(B, C_in, R, 3R)`` at timesteps ``t`` ``(B,)`` (float, e.g. in
         [0, 1000)) given CLIP embeddings ``latent`` ``(B, D)`` (None: unconditional), of which
-        only rows with ``latent_keep`` ``(B,)`` True are used. Returns ``(B, C_out, R, 3R)``."""
+        only rows with ``latent_keep`` ``(B,)`` True are used, and any ``conditions`` the
+        network reads (:meth:`extra_embedding`). Returns ``(B, C_out, R, 3R)``."""
         batch = x.shape[0]
         expected = (self.in_channels, self.resolution, PLANE_COUNT * self.resolution)
         if tuple(x.shape[1:]) != expected:
@@ -238,6 +246,9 @@ class RollOutUNet(nn.Module):
             emb = emb + self.condition_embedding(batch, latent, latent_keep)
         elif latent is not None:
             raise ValueError("this U-Net is unconditional (latent_dim = 0) but got a latent")
+        extra = self.extra_embedding(batch, **conditions)
+        if extra is not None:
+            emb = emb + extra
 
         h = x
         if self.latent_map_channels:

@@ -3,7 +3,8 @@
 Built from plain config (the network's ``_target_`` block and numbers), so checkpoints load with
 ``weights_only=True``. A batch is a dict: ``x0`` ``(B, …)`` normalised data, optional ``latent``
 ``(B, D)`` (dropped per row with ``condition_dropout`` for classifier-free guidance) and optional
-``context`` ``(B, C', …)`` (the upsampler's low-resolution input). An optional auxiliary loss (the
+``context`` ``(B, C', …)`` (the upsampler's low-resolution input) with its optional noise level
+``context_level`` ``(B,)``. An optional auxiliary loss (the
 upsampler's rendering loss) scores the predicted clean sample. EMA weights are kept beside the
 trained ones and are what sampling uses.
 """
@@ -123,8 +124,9 @@ class DiffusionSystem(pl.LightningModule):
         latent = self._noised(batch.get("latent"))
         keep = None if latent is None else condition_keep_mask(
             x0.shape[0], self.hparams.condition_dropout, x0.device)
-        result = diffusion_loss(self.denoiser, x0,
-                                Condition(latent, self._prepare(batch.get("context"))), keep)
+        condition = Condition(latent, self._prepare(batch.get("context")),
+                              batch.get("context_level"))
+        result = diffusion_loss(self.denoiser, x0, condition, keep)
         loss = result.per_sample.mean()
         self.last_timesteps = result.timesteps  # (B,): which noise levels this rank drew
         self.log("train/diffusion_loss", loss.detach(), prog_bar=True)

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from rodin_pipelines.diffusion.conditioning_augmentation import (
     ConditioningAugmentation,
-    degrade_low_resolution,
+    degraded_with_level,
     downsample_rolled_out,
     upsampler_context,
 )
@@ -37,7 +37,8 @@ class TriplaneExample:
 
 
 class TriplaneDiffusionSet(Dataset):
-    """``{"x0", "latent"[, "context"][, "ray_*"]}`` items for one diffusion model.
+    """``{"x0", "latent"[, "context"[, "context_level"]][, "ray_*"]}`` items for one diffusion
+    model (``context_level``: the level-conditioned noise on the context, when configured).
 
     Args:
         examples: the training avatars.
@@ -83,8 +84,10 @@ class TriplaneDiffusionSet(Dataset):
         item = {"x0": x0, "latent": self.examples[index].latent.float()}
         if self.low_resolution is not None:
             low = downsample_rolled_out(x0, self.low_resolution)
-            degraded = degrade_low_resolution(low, self.augmentation)
+            degraded, level = degraded_with_level(low, self.augmentation)
             item["context"] = upsampler_context(degraded, self.resolution)
+            if level is not None:
+                item["context_level"] = level
         if self.patch_size:
             seed = int(torch.randint(2**62, ()))
             rays, pixels = random_patch_rays(self.examples[index].views, self.patch_size,
