@@ -183,7 +183,8 @@ class ContextAndLevel(nn.Module):
         self.levels: list[Tensor] = []
 
     def forward(self, x: Tensor, t: Tensor, latent: Tensor | None = None,
-                latent_keep: Tensor | None = None, context_level: Tensor | None = None) -> Tensor:
+                latent_keep: Tensor | None = None,
+                context_level: Tensor | None = None) -> Tensor:
         self.levels.append(context_level)
         return x[:, CHANNELS:]
 

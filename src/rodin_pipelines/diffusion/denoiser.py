@@ -3,15 +3,16 @@
 A network is any module called as ``network(x, t, latent, latent_keep)`` → output shaped like
 ``x`` (minus any context channels): the roll-out U-Net, or the prior's MLP (an upsampler that
 reads the level of its input's conditioning-augmentation noise also takes ``context_level=``).
-:class:`Denoiser` adds the schedule and the parameterisation, concatenates the context (the upsampler's low-
-resolution tri-plane) and applies classifier-free guidance, and hands samplers a plain function
-``predict(x_t, t) → Prediction``. Samplers never see conditions, guidance or parameterisations.
+:class:`Denoiser` adds the schedule and the parameterisation, concatenates the context (the
+upsampler's low-resolution tri-plane) and applies classifier-free guidance, and hands samplers a
+plain function ``predict(x_t, t) → Prediction``. Samplers never see conditions, guidance or
+parameterisations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -92,13 +93,10 @@ class Denoiser:
             output = self.network_output(x_t, t, condition)
         else:
             batch = x_t.shape[0]
-            doubled = Condition(
-                latent=torch.cat([condition.latent, condition.latent]),
-                context=None if condition.context is None
-                else torch.cat([condition.context, condition.context]),
-                context_level=None if condition.context_level is None
-                else torch.cat([condition.context_level, condition.context_level]),
-            )
+            doubled = Condition(**{  # every row twice: conditional half, unconditional half
+                field.name: None if value is None else torch.cat([value, value])
+                for field in fields(Condition)
+                for value in [getattr(condition, field.name)]})
             keep = torch.arange(2 * batch, device=x_t.device) < batch
             both = self.network_output(torch.cat([x_t, x_t]), torch.cat([t, t]), doubled, keep)
             conditional, unconditional = both[:batch], both[batch:]
