@@ -244,6 +244,12 @@ def test_a_level_conditioned_upsampler_trains_on_the_levels_its_items_carry() ->
             parameter.add_(0.05 * torch.randn_like(parameter))
     system.log = lambda *args, **kwargs: None  # no Trainer here: the step's own logic only
     system._all_ranks_finite = lambda loss: True
-    system.training_step(batch, 0).backward()
+    torch.manual_seed(2)  # the same timesteps, noise and dropped rows for both steps
+    with torch.no_grad():
+        at_level_zero = system.training_step({**batch, "context_level": torch.zeros(4)}, 0)
+    torch.manual_seed(2)
+    loss = system.training_step(batch, 0)
+    assert abs(float(loss) - float(at_level_zero)) > 1e-6  # the items' levels reached the network
+    loss.backward()
     gradient = system.network.context_level_embed[-1].weight.grad
     assert gradient is not None and float(gradient.abs().sum()) > 0
