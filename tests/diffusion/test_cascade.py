@@ -227,3 +227,15 @@ def test_a_context_level_needs_an_upsampler_trained_for_it() -> None:
     with pytest.raises(ValueError, match="context_noise_conditioned"):
         sample_triplanes(base, upsampler, torch.ones(1, 2), 1, CHANNELS, BASE_RESOLUTION,
                          RESOLUTION, STATISTICS, settings, seed=0)
+
+
+@pytest.mark.parametrize(("changes", "key"), [({"upsampler_context_level": 1.5},
+                                               "diffusion.sampling.upsampler_context_level"),
+                                              ({"upsampler_context_level": -0.1},
+                                               "diffusion.sampling.upsampler_context_level"),
+                                              ({"base_steps": 0}, "base_steps"),
+                                              ({"upsampler_steps": 0}, "upsampler_steps")])
+def test_bad_sampling_settings_stop_naming_their_key(changes: dict, key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        SamplingSettings(**changes)
+    SamplingSettings(upsampler_context_level=1.0, base_steps=1, upsampler_steps=1)

@@ -35,6 +35,18 @@ class SamplingSettings:
     upsampler_guidance_scale: float | None = None
     upsampler_context_level: float = 0.0
 
+    def __post_init__(self) -> None:
+        # Sampling settings come from `diffusion.sampling` and its overrides (evaluate, generate):
+        # bad values stop here, naming the key, not deep inside a sampler.
+        if self.base_steps < 1 or self.upsampler_steps < 1:
+            raise ValueError(f"base_steps and upsampler_steps must be >= 1, got "
+                             f"{self.base_steps} and {self.upsampler_steps} "
+                             "(diffusion.sampling or the stage's sampling override)")
+        if not 0.0 <= self.upsampler_context_level <= 1.0:
+            raise ValueError(f"upsampler_context_level must lie in [0, 1], got "
+                             f"{self.upsampler_context_level} (diffusion.sampling."
+                             "upsampler_context_level, or the stage's sampling override)")
+
     @property
     def upsampler_guidance(self) -> float:
         if self.upsampler_guidance_scale is None:

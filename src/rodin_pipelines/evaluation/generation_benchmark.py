@@ -9,7 +9,7 @@ figures, so they can be written to files and checked without the project's code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -159,7 +159,7 @@ def edit_samples(models: GenerationModels, latents: Tensor, camera: Cameras, rig
     mode: the latent moved along the edit's direction, then refined towards the text (``bank``
     ``(N, D)``: the embeddings the ``neighbours`` direction retrieves from); ``edit.sampling``
     overrides ``settings`` for both."""
-    settings = replace(settings, **edit.sampling)
+    settings = generator.edit_sampling(settings, edit.sampling)
     unedited = latent_samples(models, latents, camera, render, settings, seed)
     moved = edited_latents(models.clip, latents, edit.source_text, edit.edit_text, edit.strength,
                            edit.direction, models.prior, models.prior_statistics,

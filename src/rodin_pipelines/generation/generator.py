@@ -9,7 +9,7 @@ given latents (the demo's edit of one of its own results, whose latent it kept).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from torch import Tensor
@@ -112,8 +112,16 @@ def mode_sampling(diffusion_sampling: dict[str, Any], generate: dict[str, Any]
     """The cascade's sampling for the ``generate`` block's mode: ``diffusion.sampling``, then
     ``generate.sampling``, then for an edit ``generate.edit.sampling`` (edits want a lower
     guidance than text: a strong guidance pulls the edited latent's other attributes along)."""
-    edit = generate["edit"].get("sampling", {}) if generate["mode"] == "edit" else {}
-    return SamplingSettings(**{**diffusion_sampling, **generate["sampling"], **edit})
+    settings = SamplingSettings(**{**diffusion_sampling, **generate["sampling"]})
+    if generate["mode"] != "edit":
+        return settings
+    return edit_sampling(settings, generate["edit"].get("sampling", {}))
+
+
+def edit_sampling(settings: SamplingSettings, edit_overrides: dict[str, Any]) -> SamplingSettings:
+    """``settings`` with an edit's own sampling keys (``generate.edit.sampling``, or the
+    benchmark's ``evaluate.generation.edit.sampling``) over them: the one place both read it."""
+    return replace(settings, **edit_overrides)
 
 
 def results_from_latents(models: GenerationModels, latents: Tensor, source: str,
