@@ -63,3 +63,27 @@ def test_editing_with_strength_zero_is_the_identity_and_moves_towards_the_edit()
     assert (edited @ direction) > (latent @ direction) + 0.1
     with pytest.raises(ValueError, match="nothing to edit"):
         edit_direction(clip, source, source)
+
+
+def test_near_frontal_views_are_those_within_the_angles_of_the_face_but_the_frontal_one():
+    from rodin_pipelines.avatars.folder import AvatarViews
+    from rodin_pipelines.models.clip_embeddings import (embed_near_frontal_views,
+                                                        near_frontal_indices)
+    from rodin_pipelines.rendering.cameras import orbit_camera_to_world
+    from rodin_pipelines.rendering.transforms_json import Frame, Transforms
+
+    # (azimuth, elevation) in degrees; view 0 is frontal, 1 and 4 are near it, 2 too far round,
+    # 3 too high, 5 behind
+    angles = [(0, 0), (20, -10), (50, 0), (10, 40), (-30, 20), (180, 0)]
+    matrices = orbit_camera_to_world(torch.deg2rad(torch.tensor([a for a, _ in angles])),
+                                     torch.deg2rad(torch.tensor([e for _, e in angles])), 2.5)
+    frames = tuple(Frame(f"images/{i:03d}", matrices[i], "frontal" if i == 0 else "train")
+                   for i in range(len(angles)))
+    avatar = AvatarViews("a", torch.rand(len(angles), 32, 32, 4), Transforms(0.7, frames))
+    assert near_frontal_indices(avatar, 35.0, 25.0) == [1, 4]
+    assert near_frontal_indices(avatar, 60.0, 45.0) == [1, 2, 3, 4]
+    clip = load_clip(ClipChoice())
+    near = embed_near_frontal_views({"a": lambda: avatar, "b": lambda: avatar}, clip, 35.0, 25.0)
+    assert sorted(near) == ["a", "b"]
+    assert torch.allclose(near["a"], embed_views(clip, avatar.images[[1, 4]]), atol=1e-6)
+    assert embed_near_frontal_views({"a": lambda: avatar}, clip, 5.0, 5.0) == {}

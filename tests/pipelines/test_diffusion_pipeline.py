@@ -82,7 +82,7 @@ def profile_parameters(folder: Path) -> dict:
 
 def catalog_in(folder: Path, params: dict) -> DataCatalog:
     files = {name: TensorFileDataset(str(folder / f"{name}.safetensors")) for name in (
-        "clip_weights", "avatar_embeddings", "caption_embeddings",
+        "clip_weights", "avatar_embeddings", "caption_embeddings", "near_frontal_embeddings",
         "embedding_prior", "base_model_weights", "upsampler_model_weights",
         "no_aware_conv_base_model_weights", "no_aware_conv_upsampler_model_weights")}
     datasets = {

@@ -37,6 +37,7 @@ def catalog_in(folder: Path, params: dict) -> DataCatalog:
         "clip_weights": TensorFileDataset(str(folder / "clip.safetensors")),
         "avatar_embeddings": TensorFileDataset(str(folder / "embeddings.safetensors")),
         "caption_embeddings": TensorFileDataset(str(folder / "captions.safetensors")),
+        "near_frontal_embeddings": TensorFileDataset(str(folder / "near_frontal.safetensors")),
         "embedding_prior": TensorFileDataset(str(folder / "prior.safetensors")),
         "encoder_clip_chart": PngDataset(str(folder / "clip_quality.png")),
         "encoder_metrics": MetricsJsonDataset(str(folder / "encoder.json")),
@@ -67,6 +68,23 @@ def test_embeddings_are_unit_vectors_frontal_first_for_every_avatar(encoded):
     first = embeddings[avatars[0]]
     assert first.shape[0] == 1 + params["encoder"]["embeddings"]["extra_views"]
     assert torch.allclose(first.norm(dim=-1), torch.ones(first.shape[0]), atol=1e-5)
+
+
+def test_near_frontal_embeddings_are_other_views_of_the_same_avatar(encoded):
+    """Every avatar with a view near its face gets that view's embedding: unit, not the
+    frontal one, and closer to its own frontal latent than the other avatars' are on average."""
+    folder, params, catalog, _, _ = encoded
+    frontal = catalog.load("avatar_embeddings")
+    near = catalog.load("near_frontal_embeddings")
+    assert near and set(near) <= set(frontal)
+    own, others = [], []
+    for avatar_id, views in near.items():
+        assert views.ndim == 2 and views.shape[1] == frontal[avatar_id].shape[1]
+        assert torch.allclose(views.norm(dim=-1), torch.ones(len(views)), atol=1e-5)
+        assert not torch.allclose(views, frontal[avatar_id][:1].expand_as(views))
+        own.append(float((views @ frontal[avatar_id][0]).mean()))
+        others += [float((views @ frontal[i][0]).mean()) for i in frontal if i != avatar_id]
+    assert sum(own) / len(own) > sum(others) / len(others)
 
 
 def test_metrics_report_retrieval_and_zero_shot_with_their_chance_levels(encoded):

@@ -8,6 +8,7 @@ import torch
 from rodin_pipelines.rendering.cameras import (
     Cameras,
     azimuth_from_face,
+    elevation_from_horizon,
     focal_length_from_fov,
     frontal_camera_to_world,
     look_at_camera_to_world,
@@ -37,6 +38,14 @@ def test_azimuth_from_face_inverts_the_orbit_azimuth():
     cameras = orbit_camera_to_world(torch.deg2rad(azimuth), elevation, 2.8)
     assert torch.allclose(azimuth_from_face(cameras), azimuth, atol=1e-3)
     assert azimuth_from_face(frontal_camera_to_world(3.0)).item() == pytest.approx(0.0)
+
+
+def test_elevation_from_horizon_inverts_the_orbit_elevation():
+    elevation = torch.tensor([0.0, 20.0, -35.0, 60.0, 89.0])
+    azimuth = torch.tensor([0.0, 1.0, -2.0, 3.0, 0.5])
+    cameras = orbit_camera_to_world(azimuth, torch.deg2rad(elevation), 2.8)
+    assert torch.allclose(elevation_from_horizon(cameras), elevation, atol=1e-3)
+    assert elevation_from_horizon(frontal_camera_to_world(3.0)).item() == pytest.approx(0.0)
 
 
 def test_origin_projects_to_image_centre_for_cameras_looking_at_it():

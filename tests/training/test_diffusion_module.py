@@ -253,3 +253,33 @@ def test_a_level_conditioned_upsampler_trains_on_the_levels_its_items_carry() ->
     loss.backward()
     gradient = system.network.context_level_embed[-1].weight.grad
     assert gradient is not None and float(gradient.abs().sum()) > 0
+
+
+def test_items_draw_their_latent_from_near_frontal_views_at_the_set_probability() -> None:
+    from rodin_pipelines.training.triplane_diffusion_data import (TriplaneDiffusionSet,
+                                                                  TriplaneExample)
+    from rodin_pipelines.triplane.normalisation import PlaneStatistics
+
+    channels, resolution = 4, 8
+    statistics = PlaneStatistics(mean=torch.zeros(channels), std=torch.ones(channels))
+    planes = torch.randn(3, channels, resolution, resolution)
+    frontal, views = torch.zeros(LATENT), torch.stack([torch.ones(LATENT), 2 * torch.ones(LATENT)])
+    with_views = TriplaneExample("a", planes, frontal, view_latents=views)
+    without = TriplaneExample("b", planes, frontal)
+
+    def drawn(probability: float, index: int = 0, count: int = 400) -> torch.Tensor:
+        dataset = TriplaneDiffusionSet([with_views, without], statistics, resolution,
+                                       view_latent_probability=probability)
+        return torch.stack([dataset[index]["latent"][0] for _ in range(count)])
+
+    torch.manual_seed(0)
+    assert torch.equal(drawn(0.0), torch.zeros(400))
+    assert torch.equal(drawn(1.0, index=1), torch.zeros(400))  # no views: its frontal latent
+    always = drawn(1.0)
+    assert set(always.tolist()) == {1.0, 2.0}  # both views, never the frontal latent
+    half = drawn(0.5)
+    assert 0.4 < float((half == 0).float().mean()) < 0.6
+    with pytest.raises(ValueError, match="near-frontal view embeddings"):
+        TriplaneDiffusionSet([without], statistics, resolution, view_latent_probability=0.5)
+    with pytest.raises(ValueError, match="probability"):
+        TriplaneDiffusionSet([with_views], statistics, resolution, view_latent_probability=1.5)

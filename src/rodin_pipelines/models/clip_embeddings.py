@@ -15,6 +15,7 @@ from torch import Tensor
 from rodin_pipelines.avatars.folder import AvatarViews
 from rodin_pipelines.models.clip_loader import LoadedClip
 from rodin_pipelines.models.clip_preprocessing import clip_image_transform, over_background
+from rodin_pipelines.rendering.cameras import azimuth_from_face, elevation_from_horizon
 
 EMBEDDING_BACKGROUND = (1.0, 1.0, 1.0)
 """Background behind transparent pixels when embedding a view (white, like a portrait)."""
@@ -51,4 +52,30 @@ def embed_avatars(avatars: dict[str, Callable[[], AvatarViews]], clip: LoadedCli
         others = [i for i in range(len(avatar.images)) if i != frontal]
         chosen = [frontal] + others[: extra_views]
         embeddings[avatar_id] = embed_views(clip, avatar.images[chosen])
+    return embeddings
+
+
+def near_frontal_indices(avatar: AvatarViews, max_azimuth_degrees: float,
+                         max_elevation_degrees: float) -> list[int]:
+    """The avatar's views other than the frontal one whose camera sits within
+    ``max_azimuth_degrees`` of the face and ``max_elevation_degrees`` of the horizon."""
+    matrices = torch.stack([frame.camera_to_world for frame in avatar.transforms.frames])
+    near = ((azimuth_from_face(matrices).abs() <= max_azimuth_degrees)
+            & (elevation_from_horizon(matrices).abs() <= max_elevation_degrees))
+    frontal = avatar.frontal_index()
+    return [i for i in range(len(avatar.images)) if bool(near[i]) and i != frontal]
+
+
+def embed_near_frontal_views(avatars: dict[str, Callable[[], AvatarViews]], clip: LoadedClip,
+                             max_azimuth_degrees: float,
+                             max_elevation_degrees: float) -> dict[str, Tensor]:
+    """Per avatar ``(K, D)``: embeddings of its near-frontal views other than the frontal one
+    (:func:`near_frontal_indices`; ``K`` differs between avatars, an avatar with none is left
+    out). They are the frontal latent seen from a little aside: the same attributes, another e."""
+    embeddings = {}
+    for avatar_id in sorted(avatars):
+        avatar = avatars[avatar_id]()
+        chosen = near_frontal_indices(avatar, max_azimuth_degrees, max_elevation_degrees)
+        if chosen:
+            embeddings[avatar_id] = embed_views(clip, avatar.images[chosen])
     return embeddings

@@ -133,6 +133,13 @@ def azimuth_from_face(camera_to_world: Tensor) -> Tensor:
     return torch.rad2deg(torch.atan2(eye[..., 0], eye[..., 2]))
 
 
+def elevation_from_horizon(camera_to_world: Tensor) -> Tensor:
+    """Orbit elevation in degrees ``(B,)``, in [-90, 90], of cameras ``(B, 4, 4)`` (inverse of
+    :func:`orbit_camera_to_world`'s elevation)."""
+    eye = camera_to_world[..., :3, 3]
+    return torch.rad2deg(torch.asin((eye[..., 1] / eye.norm(dim=-1)).clamp(-1.0, 1.0)))
+
+
 def frontal_camera_to_world(radius: float) -> Tensor:
     """The canonical frontal camera ``(1, 4, 4)``: on +z at ``radius``, level, facing the avatar."""
     return orbit_camera_to_world(torch.zeros(1), torch.zeros(1), radius)

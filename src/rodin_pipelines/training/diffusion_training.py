@@ -50,9 +50,11 @@ def data_sizes(examples: list[TriplaneExample]) -> dict[str, int]:
 
 def collect_triplane_examples(triplanes: Triplanes, avatar_embeddings: dict[str, Tensor],
                               avatar_index: pd.DataFrame, avatars: dict[str, AvatarFolderReader],
-                              diffusion: dict[str, Any]) -> list[TriplaneExample]:
+                              diffusion: dict[str, Any],
+                              near_frontal_embeddings: dict[str, Tensor] | None = None,
+                              ) -> list[TriplaneExample]:
     """Training avatars with a fitted tri-plane and an embedding (views only when a model has a
-    rendering loss)."""
+    rendering loss; near-frontal view embeddings ``(K, D)`` where given)."""
     train = avatar_index.loc[avatar_index["split"] == "train", "avatar_id"]
     chosen = [i for i in train if i in triplanes and i in avatar_embeddings]
     limit = diffusion.get("max_avatars")
@@ -62,8 +64,10 @@ def collect_triplane_examples(triplanes: Triplanes, avatar_embeddings: dict[str,
     if not chosen:
         raise ValueError("no training avatar has both a fitted tri-plane and a CLIP embedding; "
                          "run `kedro run --pipeline fit` and `--pipeline encoder` first")
+    near = near_frontal_embeddings or {}
     return [TriplaneExample(i, triplanes[i]()[0], avatar_embeddings[i][0],
-                            fit_target_from_views(avatars[i]()) if needs_views else None)
+                            fit_target_from_views(avatars[i]()) if needs_views else None,
+                            near.get(i))
             for i in chosen]
 
 
@@ -128,7 +132,8 @@ def train_diffusion_model(examples: list[TriplaneExample], plane_statistics: Pla
     dataset = TriplaneDiffusionSet(
         examples, plane_statistics, network["resolution"],
         low_resolution=network.get("low_resolution"),  # only an upsampler has one
-        augmentation=augmentation, patch_size=model["rendering_loss"]["patch_size"])
+        augmentation=augmentation, patch_size=model["rendering_loss"]["patch_size"],
+        view_latent_probability=model.get("view_latent_probability", 0.0))
     torch.manual_seed(diffusion["seed"])
     fingerprint = data_fingerprint([*(e.avatar_id for e in examples),
                                     *(e.planes for e in examples), *(e.latent for e in examples),

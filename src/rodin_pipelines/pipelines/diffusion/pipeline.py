@@ -27,7 +27,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
     collect = Pipeline([
         Node(collect_triplane_examples,
              inputs=["triplanes", "avatar_embeddings", "avatar_index", "avatars",
-                     "params:diffusion"],
+                     "params:diffusion", "near_frontal_embeddings"],
              outputs="diffusion_examples", name="collect_triplane_examples"),
     ])
     models = [

@@ -11,11 +11,12 @@ from torch import Tensor
 from rodin_pipelines.avatars.folder import AvatarFolderReader
 from rodin_pipelines.evaluation.clip_quality import clip_quality_chart, clip_quality_metrics
 from rodin_pipelines.models.clip_embeddings import embed_avatars as embed_avatar_views
-from rodin_pipelines.models.clip_embeddings import embed_views
+from rodin_pipelines.models.clip_embeddings import embed_near_frontal_views, embed_views
 from rodin_pipelines.models.clip_loader import ClipChoice, load_trained_clip
 from rodin_pipelines.training.clip_training import train_domain_clip as train_clip
 
-__all__ = ["clip_quality_chart", "embed_avatars", "evaluate_clip", "train_domain_clip"]
+__all__ = ["clip_quality_chart", "embed_avatars", "embed_near_frontal", "evaluate_clip",
+           "train_domain_clip"]
 
 
 def avatars_of_split(avatars: dict[str, AvatarFolderReader], index: pd.DataFrame,
@@ -40,6 +41,16 @@ def embed_avatars(avatars: dict[str, AvatarFolderReader], clip_weights: dict[str
     """Per avatar ``(1 + extra, D)``: the frontal view's embedding first, then extra views'."""
     clip = load_trained_clip(clip_weights, encoder["clip"]["architecture"])
     return embed_avatar_views(avatars, clip, encoder["embeddings"]["extra_views"])
+
+
+def embed_near_frontal(avatars: dict[str, AvatarFolderReader], clip_weights: dict[str, Tensor],
+                       encoder: dict[str, Any]) -> dict[str, Tensor]:
+    """Per avatar ``(K, D)``: its near-frontal views' embeddings (other latents of the same
+    avatar, for the diffusion stage's ``view_latent_probability``)."""
+    clip = load_trained_clip(clip_weights, encoder["clip"]["architecture"])
+    near = encoder["embeddings"]["near_frontal"]
+    return embed_near_frontal_views(avatars, clip, near["max_azimuth_degrees"],
+                                    near["max_elevation_degrees"])
 
 
 def evaluate_clip(avatars: dict[str, AvatarFolderReader], avatar_index: pd.DataFrame,

@@ -7,6 +7,7 @@ from kedro.pipeline import Node, Pipeline
 from rodin_pipelines.pipelines.encoder.nodes import (
     clip_quality_chart,
     embed_avatars,
+    embed_near_frontal,
     evaluate_clip,
     train_domain_clip,
 )
@@ -22,6 +23,8 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                  outputs="clip_weights", name="train_domain_clip"),
             Node(embed_avatars, inputs=["avatars", "clip_weights", "params:encoder"],
                  outputs="avatar_embeddings", name="embed_avatars"),
+            Node(embed_near_frontal, inputs=["avatars", "clip_weights", "params:encoder"],
+                 outputs="near_frontal_embeddings", name="embed_near_frontal_views"),
             Node(evaluate_clip,
                  inputs=["avatars", "avatar_index", "clip_avatars", "clip_avatar_index",
                          "clip_weights", "avatar_embeddings", "params:encoder"],
