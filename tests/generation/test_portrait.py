@@ -1,5 +1,5 @@
-"""Portraits in: reading image files, and geometric framing around the alpha mask or the
-central square."""
+"""Portraits in: reading image files, and framing around the alpha mask, a detected face or
+the central square."""
 
 from __future__ import annotations
 
@@ -8,10 +8,42 @@ import pytest
 from PIL import Image
 
 from rodin_pipelines.errors import InputDataError
-from rodin_pipelines.generation.portrait import frame_portrait, read_portrait
+from rodin_pipelines.generation.portrait import (FACE_CENTRE_IN_FRAME, FACE_WIDTH_IN_FRAME,
+                                                 detected_face, face_frame, frame_portrait,
+                                                 read_portrait)
 
 
-def test_an_opaque_photograph_is_cropped_to_its_central_square() -> None:
+def astronaut_rgba() -> np.ndarray:
+    from skimage import data
+
+    photo = data.astronaut()
+    return np.concatenate([photo, np.full(photo.shape[:2] + (1,), 255, np.uint8)], axis=-1)
+
+
+def test_the_face_detector_finds_the_astronauts_face() -> None:
+    # Eileen Collins' face in scikit-image's 512² photo: eyes near row 115, between columns
+    # ~190 and ~260 (checked by eye on the image).
+    row, column, width = detected_face(astronaut_rgba()[..., :3])
+    assert 95 < row < 140 and 200 < column < 245 and 75 < width < 130
+    assert detected_face(np.full((200, 300, 3), 128, np.uint8)) is None
+
+
+def test_face_frame_puts_the_face_at_its_place_and_share_of_the_frame() -> None:
+    # width 50 at a quarter of the frame: side 200; centre (100, 200) at (0.49, 0.5) of it
+    assert (FACE_CENTRE_IN_FRAME, FACE_WIDTH_IN_FRAME) == ((0.49, 0.5), 0.25)
+    assert face_frame((100.0, 200.0, 50.0)) == (100 - 98, 200 - 100, 200)
+
+
+def test_a_photograph_is_framed_around_its_face_and_stays_opaque() -> None:
+    framed = frame_portrait(astronaut_rgba(), 256)
+    assert bool((framed[..., 3] == 1.0).all())  # edges repeated, no transparent border
+    row, column, width = detected_face((framed[..., :3].numpy() * 255).astype(np.uint8))
+    assert row == pytest.approx(FACE_CENTRE_IN_FRAME[0] * 256, abs=12)
+    assert column == pytest.approx(FACE_CENTRE_IN_FRAME[1] * 256, abs=12)
+    assert width == pytest.approx(FACE_WIDTH_IN_FRAME * 256, rel=0.25)
+
+
+def test_an_opaque_photograph_without_a_face_is_cropped_to_its_central_square() -> None:
     # 100 rows × 60 columns, each pixel's red value its row: the central 60×60 square starts at
     # row (100 - 60) / 2 = 20, and at size 60 no resampling happens.
     rgba = np.full((100, 60, 4), 255, np.uint8)
